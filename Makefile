@@ -1,0 +1,33 @@
+# The two set-up commands of the README are `make quickstart` and `make test`; each creates or
+# reuses .venv and installs what the project needs.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed-stamp
+PYTEST_ARGS ?=
+
+.PHONY: setup quickstart test test-quick bench clean
+
+$(STAMP): pyproject.toml
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q torch==2.13.0
+	$(PY) -m pip install -q -e '.[test]'
+	touch $(STAMP)
+
+setup: $(STAMP)
+
+quickstart: setup
+	$(PY) pipeline/run.py --config configs/quickstart.yaml
+
+test: setup
+	$(PY) -m pytest tests -q $(PYTEST_ARGS)
+
+test-quick: setup
+	$(PY) -m pytest tests -q -m "not slow" $(PYTEST_ARGS)
+
+bench: setup
+	@mkdir -p bench-results
+	@for f in tests/benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
+
+clean:
+	rm -rf artifacts mlruns.db mlartifacts bench-results

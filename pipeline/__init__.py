@@ -1,0 +1,1 @@
+"""The engine: config, DAG, artifact store and cache, MLflow tracking, Ray execution, CLI."""

@@ -1,0 +1,83 @@
+"""Command line: ``python -m pipeline <command>`` and ``python pipeline/run.py``.
+
+Exit codes: 0 success, 1 a stage failed, 2 bad config or arguments.
+"""
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+USAGE = """usage: python -m pipeline <command> [args]
+
+commands:
+  run        run a pipeline config (same as python pipeline/run.py)
+  plan       print the plan and cache status of a config (run --dry-run)
+  eval-det   evaluate detection results against ground truth
+  eval-rec   evaluate recognition results against ground truth
+"""
+
+
+def run_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="pipeline/run.py", description="Run a scene-text pipeline config.")
+    parser.add_argument("--config", required=True, help="YAML recipe, e.g. configs/quickstart.yaml")
+    parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                        help="override any config key, e.g. --set stages.finetune.lr=0.001 (repeatable)")
+    parser.add_argument("--only", nargs="+", default=[], metavar="STAGE", help="run these stages and what they need that is not cached")
+    parser.add_argument("--until", metavar="STAGE", help="stop after this stage (its descendants do not run)")
+    parser.add_argument("--force", nargs="+", default=[], metavar="STAGE", help="re-run these stages even when cached")
+    parser.add_argument("--dry-run", action="store_true", help="print the plan and cache hits, run nothing")
+    parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: MLFLOW_TRACKING_URI or the local SQLite store)")
+    return parser
+
+
+def main_run(argv: list[str]) -> int:
+    """Parse, build, run, close."""
+    from pipeline.config import ConfigError
+    from pipeline.executor import PipelineFailed
+    from pipeline.runner import RunOptions, run_pipeline
+
+    args = run_parser().parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
+    options = RunOptions(args.config, args.overrides, args.only, args.until, args.force, args.dry_run, args.tracking_uri)
+    try:
+        run_pipeline(options)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except PipelineFailed as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    finally:
+        _shutdown_ray()
+    return 0
+
+
+def _shutdown_ray() -> None:
+    if "ray" in sys.modules:
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
+
+
+def main(argv: list[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if not argv or argv[0] in ("-h", "--help"):
+        print(USAGE)
+        return 0 if argv else 2
+    command, rest = argv[0], argv[1:]
+    if command == "run":
+        return main_run(rest)
+    if command == "plan":
+        return main_run([*rest, "--dry-run"])
+    if command == "eval-det":
+        from stages.evaluate.cli import main_eval_det
+
+        return main_eval_det(rest)
+    if command == "eval-rec":
+        from stages.evaluate.cli import main_eval_rec
+
+        return main_eval_rec(rest)
+    print(f"unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
+    return 2

@@ -1,0 +1,60 @@
+"""The StageContext a stage gets when the engine runs it inside a Ray task."""
+from __future__ import annotations
+
+import logging
+import sys
+from pathlib import Path
+from typing import Any, Callable, Iterable, TypeVar
+
+from pipeline.tracking import RunLogger
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class RayStageContext:
+    """Logging goes to the stage's MLflow run; ``map`` fans work out as Ray tasks.
+
+    A stage blocked in ``map`` waiting for its shards gives its CPU back to Ray while it waits,
+    so shards can use every core, the stage's own included.
+    """
+
+    def __init__(self, stage_name: str, key: str, num_cpus: float, num_gpus: float, run: RunLogger | None):
+        self.stage_name = stage_name
+        self.key = key
+        self.num_cpus = num_cpus
+        self.num_gpus = num_gpus
+        self.run = run
+        self.logger = stage_logger(stage_name)
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        if self.run is not None:
+            self.run.log_metrics(metrics, step)
+
+    def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
+        if self.run is not None:
+            self.run.log_artifact(Path(path), artifact_path)
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T], num_cpus: float = 1) -> list[R]:
+        import ray
+
+        items = list(items)
+        if len(items) <= 1 or not ray.is_initialized():
+            return [fn(item) for item in items]
+        remote = ray.remote(num_cpus=num_cpus, max_retries=1)(fn)
+        return ray.get([remote.remote(item) for item in items])
+
+    def tracking_handle(self) -> Any:
+        return self.run
+
+
+def stage_logger(stage_name: str) -> logging.Logger:
+    """A logger that prints '[stage] message' to stderr (Ray forwards worker output to the driver)."""
+    logger = logging.getLogger(f"stage.{stage_name}")
+    if not logger.handlers:
+        handler = logging.StreamHandler(sys.stderr)
+        handler.setFormatter(logging.Formatter(f"%(asctime)s [{stage_name}] %(message)s", "%H:%M:%S"))
+        logger.addHandler(handler)
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+    return logger

@@ -1,0 +1,205 @@
+"""The driver loop: submit each stage as a Ray task once its inputs exist, in parallel where the graph allows.
+
+A failing stage stops its descendants and nothing new starts after it; stages already running
+finish and keep their outputs, so running the same command again resumes from the cache.
+"""
+from __future__ import annotations
+
+import logging
+import time
+import traceback
+from dataclasses import dataclass, field
+from typing import Any
+
+from pipeline.artifacts import ArtifactStore
+from pipeline.dag import Graph, code_digest
+from pipeline.stage_task import StageTask, execute_stage
+from pipeline.tracking import RunLogger, TrackingClient
+
+log = logging.getLogger("pipeline")
+
+
+@dataclass
+class PlannedStage:
+    name: str
+    type: str
+    key: str
+    cached: bool
+    forced: bool
+
+    @property
+    def action(self) -> str:
+        return "run (forced)" if self.forced else ("cache hit" if self.cached else "run")
+
+
+@dataclass
+class Outcome:
+    name: str
+    key: str
+    status: str  # hit | done | failed | skipped
+    run_id: str | None = None
+    manifest: dict[str, Any] | None = None
+    error: str | None = None
+
+
+@dataclass
+class RunReport:
+    outcomes: dict[str, Outcome] = field(default_factory=dict)
+    parent_run_id: str | None = None
+
+    @property
+    def failed(self) -> list[Outcome]:
+        return [o for o in self.outcomes.values() if o.status == "failed"]
+
+    def count(self, status: str) -> int:
+        return sum(o.status == status for o in self.outcomes.values())
+
+
+class PipelineFailed(RuntimeError):
+    """One or more stages failed; the message names each stage, its key and the cause."""
+
+
+def make_plan(graph: Graph, store: ArtifactStore, names: list[str], force: list[str] = ()) -> list[PlannedStage]:
+    """Which of the selected stages are cache hits and which must run."""
+    plan = []
+    for name in names:
+        node = graph.nodes[name]
+        cached = store.is_complete(name, node.key)
+        plan.append(PlannedStage(name, node.spec.type, node.key, cached, forced=name in force))
+    return plan
+
+
+def format_plan(plan: list[PlannedStage], graph: Graph) -> str:
+    """A table of the plan, in execution order."""
+    lines = [f"{'#':>2}  {'stage':<20} {'type':<14} {'key':<14} {'action':<13} inputs"]
+    for i, step in enumerate(plan, 1):
+        node = graph.nodes[step.name]
+        inputs = ", ".join(f"{n}<-{r.stage}.{r.output}" if r.output else f"{n}<-{r.stage}" for n, r in node.inputs.items())
+        lines.append(f"{i:>2}  {step.name:<20} {step.type:<14} {step.key[:12]:<14} {step.action:<13} {inputs or '-'}")
+    return "\n".join(lines)
+
+
+class Executor:
+    """Runs a plan on Ray, recording every stage as a child run of ``parent_run_id``."""
+
+    def __init__(self, graph: Graph, store: ArtifactStore, tracking: TrackingClient | None, experiment_id: str | None, parent_run_id: str | None):
+        self.graph = graph
+        self.store = store
+        self.tracking = tracking
+        self.experiment_id = experiment_id
+        self.parent_run_id = parent_run_id
+        self.report = RunReport()
+
+    def run(self, plan: list[PlannedStage]) -> RunReport:
+        import ray
+
+        todo = {step.name: step for step in plan}
+        running: dict[Any, tuple[PlannedStage, RunLogger | None]] = {}
+        stop = False
+        while todo or running:
+            if not stop:
+                self._start_ready(todo, running)
+            if not running:
+                break  # whatever is left waits on a failed stage
+            done, _ = ray.wait(list(running), num_returns=1)
+            step, run = running.pop(done[0])
+            if not self._finish(step, run, done[0]):
+                stop = True
+        for name in todo:
+            self.report.outcomes[name] = Outcome(name, self.graph.nodes[name].key, "skipped")
+        return self.report
+
+    def _start_ready(self, todo: dict[str, PlannedStage], running: dict) -> None:
+        progressed = True
+        while progressed:  # cache hits can unlock further stages at once
+            progressed = False
+            for name in list(todo):
+                if not self._inputs_ready(name):
+                    continue
+                step = todo.pop(name)
+                progressed = True
+                if step.cached and not step.forced:
+                    self._record_hit(step)
+                else:
+                    ref, run = self._submit(step)
+                    running[ref] = (step, run)
+
+    def _inputs_ready(self, name: str) -> bool:
+        for parent in self.graph.parents(name):
+            outcome = self.report.outcomes.get(parent)
+            if outcome is None or outcome.status not in ("hit", "done"):
+                if outcome is None and self.store.is_complete(parent, self.graph.nodes[parent].key):
+                    continue  # an ancestor outside the selection whose output exists
+                return False
+        return True
+
+    def _submit(self, step: PlannedStage) -> tuple[Any, RunLogger | None]:
+        import ray
+
+        node = self.graph.nodes[step.name]
+        res = node.spec.resources
+        run = self._child_run(step, cache_hit=False)
+        task = StageTask(
+            name=step.name, stage_type=node.spec.type, key=node.key, version=node.stage_def.version,
+            code=code_digest(node.stage_def), params=node.spec.params,
+            inputs={n: (r.stage, self.graph.nodes[r.stage].key, r.output) for n, r in node.inputs.items()},
+            store=self.store, run=run, num_cpus=res.num_cpus, num_gpus=res.num_gpus,
+        )
+        options = {"num_cpus": res.num_cpus, "num_gpus": res.num_gpus, "max_retries": node.spec.retries,
+                   "retry_exceptions": node.spec.retries > 0, "name": f"stage:{step.name}"}
+        if res.memory:
+            options["memory"] = res.memory
+        log.info("stage %s: submitted (key %s)", step.name, node.key[:12])
+        return ray.remote(execute_stage).options(**options).remote(task), run
+
+    def _finish(self, step: PlannedStage, run: RunLogger | None, ref: Any) -> bool:
+        import ray
+
+        try:
+            manifest = ray.get(ref)
+        except Exception as exc:  # RayTaskError wraps the stage's exception; worker crashes too
+            cause = _cause(exc)
+            message = f"stage {step.name!r} (key {step.key[:12]}) failed: {cause}"
+            log.error("%s\n%s", message, str(exc))
+            if run is not None:
+                run.set_tags({"error": cause[:5000]})
+                run.client.call("log_artifact_bytes", run.run_id, "traceback.txt", str(exc).encode(), None)
+                run.end("FAILED")
+            self.report.outcomes[step.name] = Outcome(step.name, step.key, "failed", run and run.run_id, error=message)
+            return False
+        if run is not None:
+            run.end("FINISHED")
+        log.info("stage %s: done in %.1fs", step.name, manifest["duration_s"])
+        self.report.outcomes[step.name] = Outcome(step.name, step.key, "done", run and run.run_id, manifest)
+        return True
+
+    def _record_hit(self, step: PlannedStage) -> None:
+        manifest = self.store.read_manifest(step.name, step.key)
+        run = self._child_run(step, cache_hit=True, source_run=manifest.get("run_id"))
+        if run is not None:
+            run.log_metrics({**{f"count.{k}": v for k, v in manifest.get("counts", {}).items()}, **manifest.get("metrics", {})})
+            run.end("FINISHED")
+        log.info("stage %s: cache hit (key %s)", step.name, step.key[:12])
+        self.report.outcomes[step.name] = Outcome(step.name, step.key, "hit", run and run.run_id, manifest)
+
+    def _child_run(self, step: PlannedStage, cache_hit: bool, source_run: str | None = None) -> RunLogger | None:
+        if self.tracking is None:
+            return None
+        node = self.graph.nodes[step.name]
+        tags = {"stage": step.name, "stage_type": node.spec.type, "cache_key": node.key, "cache_hit": str(cache_hit).lower(),
+                "output_uri": self.store.uri(step.name, node.key), "stage_version": node.stage_def.version}
+        if source_run:
+            tags["source_run_id"] = source_run
+        run_id = self.tracking.call("start_run", self.experiment_id, step.name, tags, self.parent_run_id)
+        run = self.tracking.run(run_id)
+        run.log_params({"type": node.spec.type, **node.spec.params.model_dump(mode="json"),
+                        **{f"input.{n}": f"{r.stage}.{r.output}" for n, r in node.inputs.items()}})
+        return run
+
+
+def _cause(exc: BaseException) -> str:
+    cause = getattr(exc, "cause", None)
+    if isinstance(cause, BaseException):
+        return "".join(traceback.format_exception_only(type(cause), cause)).strip()
+    text = str(exc).strip().splitlines()
+    return f"{type(exc).__name__}: {text[-1] if text else ''}"

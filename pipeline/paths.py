@@ -1,0 +1,51 @@
+"""Where a run keeps its files when the config does not say: always absolute paths.
+
+``ray job submit`` runs the entrypoint in a temporary copy of the working dir, so a default that
+is relative (or that points into that copy) would vanish with it. The project home is
+SCENETEXT_HOME when set, else the project folder, unless that folder is a Ray runtime-env copy,
+in which case it is ~/scenetext on the node that runs the driver.
+"""
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+
+PROJECT_DIR = Path(__file__).resolve().parents[1]
+
+
+def project_home() -> Path:
+    """The folder that relative artifact roots and the default MLflow store resolve against."""
+    env = os.environ.get("SCENETEXT_HOME")
+    if env:
+        return Path(env).expanduser().resolve()
+    if "runtime_resources" in PROJECT_DIR.parts:
+        return Path.home() / "scenetext"
+    return PROJECT_DIR
+
+
+def resolve_root(root: str) -> str:
+    """An artifact root as an absolute local path, or a URI left as it is."""
+    if "://" in root:
+        return root
+    path = Path(root).expanduser()
+    return str(path if path.is_absolute() else project_home() / path)
+
+
+def default_tracking_uri() -> str:
+    """SQLite store in the project home; MLFLOW_TRACKING_URI wins when set."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{project_home() / 'mlruns.db'}"
+
+
+def default_artifact_location(experiment: str) -> str:
+    """Where MLflow keeps a new experiment's artifacts with the SQLite store (never relative)."""
+    return (project_home() / "mlartifacts" / experiment).as_uri()
+
+
+def git_commit() -> str | None:
+    """The project's git commit, when it is a git checkout."""
+    try:
+        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=PROJECT_DIR, capture_output=True, text=True, timeout=5)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    return out.stdout.strip() or None if out.returncode == 0 else None

@@ -1,0 +1,120 @@
+"""The contract between the engine and a stage.
+
+A stage is a plain function::
+
+    def run(params: Params, inputs: dict[str, Path], out_dir: Path, ctx: StageContext) -> StageResult
+
+- ``params`` is the stage's own validated config section (a pydantic model with ``extra="forbid"``);
+- ``inputs`` maps each input name declared in the config to the local folder of that upstream output;
+- ``out_dir`` is an empty local folder; everything the stage produces goes under it;
+- ``ctx`` gives logging, progress and (optional) parallel map; it is the only thing a stage
+  sees of the engine, so a stage can be called directly from a test with ``LocalContext``.
+
+The stage returns a ``StageResult`` naming its outputs (sub-paths of ``out_dir``), counts and metrics.
+It knows nothing of Ray or MLflow.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Protocol, TypeVar
+
+from pydantic import BaseModel, ConfigDict
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class StageParams(BaseModel):
+    """Base class of every stage's params: unknown keys are errors."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+@dataclass
+class StageResult:
+    """What a stage returns; the engine turns it into the manifest and MLflow records.
+
+    outputs: output name -> path relative to out_dir (a file or a folder); downstream stages
+        consume them as ``<stage>.<output>``.
+    counts: integer tallies (images written, instances skipped per reason, ...).
+    metrics: final scalar metrics, logged on the stage's MLflow run.
+    artifacts: small files (relative to out_dir) to attach to the stage's MLflow run.
+    datasets: output names that are datasets, logged as MLflow dataset lineage (default: all outputs).
+    """
+
+    outputs: dict[str, str]
+    counts: dict[str, int] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+    artifacts: list[str] = field(default_factory=list)
+    datasets: list[str] | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class StageContext(Protocol):
+    """What the engine offers a running stage."""
+
+    stage_name: str
+    key: str
+    num_cpus: float
+    num_gpus: float
+    logger: logging.Logger
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None: ...
+
+    def log_artifact(self, path: Path, artifact_path: str | None = None) -> None: ...
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T], num_cpus: float = 1) -> list[R]:
+        """Apply ``fn`` to every item, in parallel where the engine can (Ray tasks), results in order."""
+        ...
+
+    def tracking_handle(self) -> Any:
+        """A picklable object with ``log_metrics(metrics, step)`` for code running in other processes
+        (e.g. Ray Train workers); None when tracking is off."""
+        ...
+
+
+@dataclass
+class StageDef:
+    """A registered stage type.
+
+    version: bump when the stage's output for the same params changes; it is part of the cache key.
+    outputs: the output names the stage produces for given params (used to validate the DAG before
+        running); None when they cannot be known in advance.
+    """
+
+    name: str
+    fn: Callable[..., StageResult]
+    params: type[StageParams]
+    version: str
+    outputs: Callable[[Any], list[str]] | None = None
+    description: str = ""
+
+
+class LocalContext:
+    """A StageContext for running a stage in-process: tests, notebooks, debugging.
+
+    Metrics and artifacts are kept in lists so a test can inspect them.
+    """
+
+    def __init__(self, stage_name: str = "local", key: str = "local", num_cpus: float = 1, num_gpus: float = 0):
+        self.stage_name = stage_name
+        self.key = key
+        self.num_cpus = num_cpus
+        self.num_gpus = num_gpus
+        self.logger = logging.getLogger(f"stage.{stage_name}")
+        self.metrics: list[tuple[dict[str, float], int | None]] = []
+        self.artifacts: list[tuple[Path, str | None]] = []
+
+    def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
+        self.metrics.append((dict(metrics), step))
+
+    def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
+        self.artifacts.append((Path(path), artifact_path))
+
+    def map(self, fn: Callable[[T], R], items: Iterable[T], num_cpus: float = 1) -> list[R]:
+        return [fn(item) for item in items]
+
+    def tracking_handle(self) -> Any:
+        return None

@@ -1,0 +1,47 @@
+"""``smoke``: a tiny stage for checking a cluster and exercising the engine.
+
+It writes ``data/out.txt`` holding its message and its inputs' texts (so data flow through the
+graph can be checked), and can sleep, fail, fail once (a transient error) or kill its own process
+(an interrupted stage), which is what the engine's own tests and benchmarks use it for.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import time
+from pathlib import Path
+
+from pipeline.stage import StageDef, StageParams, StageResult
+
+
+class SmokeParams(StageParams):
+    message: str = "ok"
+    sleep_s: float = 0.0
+    fail: bool = False
+    fail_once_marker: str | None = None  # fail unless this file exists, then create it
+    kill: bool = False  # SIGKILL the worker after writing half the output
+
+
+def run(params: SmokeParams, inputs: dict[str, Path], out_dir: Path, ctx) -> StageResult:
+    """Write the message plus every input's text; optionally misbehave as asked."""
+    data = out_dir / "data"
+    data.mkdir()
+    parts = [params.message]
+    for name in sorted(inputs):
+        source = inputs[name] / "out.txt" if inputs[name].is_dir() else inputs[name]
+        parts.append(f"{name}=" + source.read_text().replace("\n", "|"))
+    (data / "out.txt").write_text("\n".join(parts))
+    if params.kill:
+        os.kill(os.getpid(), signal.SIGKILL)
+    time.sleep(params.sleep_s)
+    if params.fail:
+        raise RuntimeError(f"smoke stage asked to fail: {params.message}")
+    if params.fail_once_marker and not Path(params.fail_once_marker).exists():
+        Path(params.fail_once_marker).touch()
+        raise ConnectionError("transient failure (first attempt)")
+    ctx.log_metrics({"inputs": float(len(inputs))})
+    return StageResult(outputs={"data": "data"}, counts={"inputs": len(inputs)})
+
+
+STAGE = StageDef(name="smoke", fn=run, params=SmokeParams, version="1", outputs=lambda p: ["data"],
+                 description="check a cluster; exercise the engine")
