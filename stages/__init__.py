@@ -2,11 +2,12 @@
 from __future__ import annotations
 
 from pipeline.stage import StageDef
-from stages import smoke
+from stages import download, smoke
 
 STAGES: dict[str, StageDef] = {
     stage.name: stage
     for stage in (
+        download.STAGE,
         smoke.STAGE,
     )
 }
