@@ -1,0 +1,54 @@
+"""Dataset parsers: format name -> ``parse(annotations, images)``.
+
+Every parser reads one dataset's annotations in their native layout and yields ``ImageRecord``
+(detection / spotting sets) or ``CropRecord`` (recognition sets), and ``Skipped`` for items it
+cannot read; it raises ``ParseError`` only when the whole input is unusable.
+"""
+from __future__ import annotations
+
+from stages.convert.parsers import art
+from stages.convert.parsers import ctw1500
+from stages.convert.parsers import icdar2013
+from stages.convert.parsers import icdar2015
+from stages.convert.parsers import lsvt
+from stages.convert.parsers import mlt
+from stages.convert.parsers import rects
+from stages.convert.parsers import totaltext
+from stages.convert.parsers import rctw17
+from stages.convert.parsers import synthtext
+from stages.convert.parsers import textocr
+from stages.convert.parsers import cocotext
+from stages.convert.parsers import mjsynth
+from stages.convert.parsers import iiit5k
+from stages.convert.parsers import svt
+from stages.convert.parsers import textlist
+from stages.convert.parsers import lmdb_reader
+from stages.convert.parsers.common import ParserFn
+
+PARSERS: dict[str, ParserFn] = {
+    "icdar2013": icdar2013.parse,
+    "icdar2015": icdar2015.parse,
+    "totaltext": totaltext.parse,
+    "ctw1500": ctw1500.parse,
+    "art": art.parse,
+    "lsvt": lsvt.parse,
+    "mlt": mlt.parse,
+    "rects": rects.parse,
+    "rctw17": rctw17.parse,
+    "synthtext": synthtext.parse,
+    "textocr": textocr.parse,
+    "cocotext": cocotext.parse,
+    "mjsynth": mjsynth.parse,
+    "iiit5k": iiit5k.parse,
+    "svt": svt.parse,
+    "textlist": textlist.parse,
+    "lmdb": lmdb_reader.parse,
+}
+
+
+def get_parser(name: str) -> ParserFn:
+    """The parser registered as ``name``; KeyError listing the valid names otherwise."""
+    try:
+        return PARSERS[name]
+    except KeyError:
+        raise KeyError(f"unknown dataset format {name!r}; valid formats: {', '.join(sorted(PARSERS))}") from None

@@ -1,0 +1,136 @@
+"""Generic word-image lists, recognition: SVTP, CUTE80, IIIT5K / IC13 / IC15 lists as redistributed,
+and MMOCR-prepared sets.
+
+Two native layouts, chosen by the annotation file's suffix:
+
+1. Text lists (any suffix but ``.json``), one word image per line, the path relative to ``images``:
+
+   - a line with a TAB: the path is everything before the first tab, the label everything after it,
+     verbatim (it may contain spaces), e.g. ``word_7.png<TAB>New York``;
+   - otherwise fields are split on whitespace: the path is the first field, the label the second, and
+     further fields are ignored. This reads ``13_15_0_par.jpg WYNDHAM`` (SVTP) and
+     ``timage/001.jpg RONALDO 1 RONALDO`` (CUTE80 as distributed, with a case flag and a repeat of the
+     label). A space-separated list therefore cannot carry labels with spaces: write those with a tab.
+
+   Blank lines are skipped; a line with a path but no label is a ``malformed_line``. UTF-8, BOM allowed.
+
+2. MMOCR 1.x recognition JSON (``*.json``, e.g. ``textrecog_train.json`` / ``labels.json``)::
+
+       {"metainfo": {...}, "data_list": [{"img_path": "1223731.jpg", "instances": [{"text": "GRAND"}]}]}
+
+   Skips name the item as ``<file>:data_list/<index, 0-based>``.
+
+Every record's image must exist and be non-empty (``missing_image`` / ``empty_image`` otherwise).
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import Any, Iterator
+
+from stages.convert.records import CropRecord, ParseError, Skipped
+
+
+def parse(annotations: Path, images: Path) -> Iterator[CropRecord | Skipped]:
+    """Yield one CropRecord per listed word image; ``annotations`` is a text list or an MMOCR JSON file,
+    ``images`` the folder its paths are relative to."""
+    annotations, images = Path(annotations), Path(images)
+    if annotations.suffix.lower() == ".json":
+        yield from _parse_mmocr_json(annotations, images)
+    else:
+        yield from _parse_lines(annotations, images)
+
+
+def split_line(line: str) -> tuple[str, str] | None:
+    """(path, label) of one list line by the rule in the module docstring; None when it has no label."""
+    if "\t" in line:
+        path, label = line.split("\t", 1)
+        path = path.strip()
+    else:
+        fields = line.split()
+        if len(fields) < 2:
+            return None
+        path, label = fields[0], fields[1]
+    if not path or not label:
+        return None
+    return path, label
+
+
+def check_image(path: Path) -> str | None:
+    """Why a word image is unusable ("missing_image", "empty_image"), or None. One stat, no decoding:
+    zero-byte files occur in real sets (MJSynth) and cannot be decoded."""
+    try:
+        size = os.stat(path).st_size
+    except OSError:
+        return "missing_image"
+    return "empty_image" if size == 0 else None
+
+
+def crop(image: Path, label: str, source: str) -> CropRecord | Skipped:
+    """A CropRecord for an existing, non-empty image; else the Skipped saying why."""
+    problem = check_image(image)
+    if problem is not None:
+        return Skipped(problem, source, str(image))
+    return CropRecord(label=label, image_path=image, source=source)
+
+
+def _parse_lines(file: Path, images: Path) -> Iterator[CropRecord | Skipped]:
+    """Lines of a text list -> CropRecords, streaming (lists can hold millions of lines)."""
+    for lineno, line in read_lines(file):
+        if not line.strip():
+            continue
+        source = f"{file.name}:{lineno}"
+        pair = split_line(line)
+        if pair is None:
+            yield Skipped("malformed_line", source, f"expected 'path<TAB or space>label': {line!r}")
+            continue
+        yield crop(images / pair[0], pair[1], source)
+
+
+def read_lines(file: Path) -> Iterator[tuple[int, str]]:
+    """(1-based line number, line without its end-of-line) for a UTF-8 text file, BOM dropped.
+    ParseError when the file cannot be opened or is not UTF-8 (decoding runs ahead in blocks, so the line
+    it names is where reading stopped, at or before the bad bytes)."""
+    try:
+        f = open(file, encoding="utf-8-sig", newline="")
+    except OSError as err:
+        raise ParseError(file, None, f"cannot read: {err}") from err
+    with f:
+        lineno = 0
+        try:
+            for lineno, line in enumerate(f, start=1):
+                yield lineno, line.rstrip("\r\n")
+        except UnicodeDecodeError as err:
+            raise ParseError(file, lineno + 1, f"not UTF-8: {err}") from err
+
+
+def _parse_mmocr_json(file: Path, images: Path) -> Iterator[CropRecord | Skipped]:
+    """MMOCR 1.x ``data_list`` items -> CropRecords."""
+    try:
+        data = json.loads(file.read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError) as err:
+        raise ParseError(file, None, f"cannot read: {err}") from err
+    except json.JSONDecodeError as err:
+        raise ParseError(file, err.lineno, f"invalid JSON: {err.msg}") from err
+    items = data.get("data_list") if isinstance(data, dict) else None
+    if not isinstance(items, list):
+        raise ParseError(file, None, "expected an MMOCR recognition JSON with a 'data_list' list")
+    for index, item in enumerate(items):
+        source = f"{file.name}:data_list/{index}"
+        pair = _mmocr_item(item)
+        if pair is None:
+            yield Skipped("malformed_entry", source, f"expected img_path and instances[0].text: {item!r}"[:200])
+            continue
+        yield crop(images / pair[0], pair[1], source)
+
+
+def _mmocr_item(item: Any) -> tuple[str, str] | None:
+    """(img_path, text) of one MMOCR data_list item; None when malformed."""
+    if not isinstance(item, dict):
+        return None
+    path, instances = item.get("img_path"), item.get("instances")
+    if not isinstance(path, str) or not path or not isinstance(instances, list) or not instances:
+        return None
+    text = instances[0].get("text") if isinstance(instances[0], dict) else None
+    return (path, text) if isinstance(text, str) and text else None
