@@ -103,7 +103,7 @@ def init_ray(config: PipelineConfig) -> str:
         if address:
             ray.init(address=address, logging_level=logging.WARNING)
         else:
-            ray.init(num_cpus=config.ray.num_cpus, num_gpus=config.ray.num_gpus, include_dashboard=False,
+            ray.init(num_cpus=config.ray.num_cpus, num_gpus=config.ray.num_gpus, include_dashboard=False, _node_ip_address="127.0.0.1",
                      logging_level=logging.WARNING, runtime_env={"env_vars": {"PYTHONPATH": _pythonpath()}})
     return ray.get_runtime_context().gcs_address
 

@@ -22,6 +22,6 @@ def ray_local():
     import ray
 
     if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING",
+        ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING", _node_ip_address="127.0.0.1",
                  runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
     yield ray
