@@ -6,7 +6,13 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
+
+# No phoning home from a training cluster, and no slow pip dry run per logged model.
+for _name, _value in (("MLFLOW_DISABLE_TELEMETRY", "true"), ("RAY_USAGE_STATS_ENABLED", "0"),
+                      ("MLFLOW_SKIP_PIP_REQUIREMENTS_CHECK", "true")):
+    os.environ.setdefault(_name, _value)
 
 USAGE = """usage: python -m pipeline <command> [args]
 

@@ -59,8 +59,12 @@ def run_pipeline(options: RunOptions) -> RunReport:
     print(format_plan(plan, inv.graph), flush=True)
     if options.dry_run:
         return RunReport()
-    address = init_ray(inv.config)
     uri = options.tracking_uri or inv.config.tracking_uri or paths.default_tracking_uri()
+    if all(step.cached and not step.forced for step in plan):
+        # Nothing to schedule: no Ray start, and the driver is the only MLflow writer.
+        report = _execute(inv, plan, options, TrackingClient(uri), address="none (all cache hits)")
+        return report
+    address = init_ray(inv.config)
     sink = start_sink(uri) if uses_sink(uri) else None
     try:
         report = _execute(inv, plan, options, TrackingClient(uri, sink), address)
