@@ -21,6 +21,7 @@ commands:
   plan       print the plan and cache status of a config (run --dry-run)
   eval-det   evaluate detection results against ground truth
   eval-rec   evaluate recognition results against ground truth
+  stages     print every stage type's params (the config reference)
 """
 
 
@@ -77,6 +78,11 @@ def main(argv: list[str] | None = None) -> int:
         return main_run(rest)
     if command == "plan":
         return main_run([*rest, "--dry-run"])
+    if command == "stages":
+        from pipeline.reference import stage_reference
+
+        print(stage_reference())
+        return 0
     if command == "eval-det":
         from stages.evaluate.cli import main_eval_det
 
