@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import socket
 import time
 from dataclasses import dataclass
@@ -37,6 +38,10 @@ def execute_stage(task: StageTask) -> dict[str, Any]:
     from stages import STAGES
 
     stage_def = STAGES[task.stage_type]
+    if task.run is not None:
+        # Code inside the stage that resolves runs:/ or models:/ URIs must see this run's store,
+        # not MLflow's default (a relative sqlite file in the worker's working dir).
+        os.environ["MLFLOW_TRACKING_URI"] = task.run.client.tracking_uri
     ctx = RayStageContext(task.name, task.key, task.num_cpus, task.num_gpus, task.run)
     inputs = {n: task.store.local_output(stage, key, out) for n, (stage, key, out) in task.inputs.items()}
     staging = task.store.begin(task.name, task.key)

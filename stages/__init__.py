@@ -2,13 +2,17 @@
 from __future__ import annotations
 
 from pipeline.stage import StageDef
-from stages import download, smoke
+from stages import augment, download, smoke, synth
+from stages.convert import stage as convert_stage
 
 STAGES: dict[str, StageDef] = {
     stage.name: stage
     for stage in (
+        augment.STAGE,
+        convert_stage.STAGE,
         download.STAGE,
         smoke.STAGE,
+        synth.STAGE,
     )
 }
 

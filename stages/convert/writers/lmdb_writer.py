@@ -1,0 +1,87 @@
+"""Write a recognition LMDB in the deep-text-recognition-benchmark layout.
+
+Keys (1-based): ``image-%09d`` -> encoded image bytes, ``label-%09d`` -> UTF-8 label, and ``num-samples``
+-> the sample count as ASCII digits, written last so a half-written database is recognisably incomplete.
+That project's ``LmdbDataset``, ABINet/BINet and MMOCR read it unchanged.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+from types import TracebackType
+
+import lmdb
+
+DEFAULT_MAP_SIZE = 1 << 30  # 1 GiB to start; doubled whenever a commit does not fit
+
+
+class LmdbWriter:
+    """Append (image, label) samples to a new LMDB folder; use as a context manager.
+
+    Samples are buffered and committed every ``commit_every`` puts, so memory holds at most one batch.
+    The environment is opened without a lock file: one writer owns the folder while it is being built,
+    and leaving no ``lock.mdb`` (which records process ids) keeps the output byte-identical across runs.
+    """
+
+    def __init__(self, path: Path | str, map_size: int = DEFAULT_MAP_SIZE, commit_every: int = 1000):
+        self.path = Path(path)
+        self.path.mkdir(parents=True, exist_ok=True)
+        self._env = lmdb.open(str(self.path), map_size=map_size, lock=False, sync=False, meminit=True)
+        self._commit_every = commit_every
+        self._pending: list[tuple[bytes, bytes]] = []
+        self._count = 0
+        self._closed = False
+
+    def __enter__(self) -> "LmdbWriter":
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        if exc_type is None:
+            self.close()
+        else:
+            self.abort()
+
+    @property
+    def count(self) -> int:
+        """Samples put so far."""
+        return self._count
+
+    def put(self, image_bytes: bytes, label: str) -> int:
+        """Queue one sample; returns its 1-based index (the ``%09d`` in its keys)."""
+        if self._closed:
+            raise ValueError(f"{self.path}: LmdbWriter is closed")
+        self._count += 1
+        self._pending.append((b"image-%09d" % self._count, image_bytes))
+        self._pending.append((b"label-%09d" % self._count, label.encode("utf-8")))
+        if len(self._pending) >= 2 * self._commit_every:
+            self._flush()
+        return self._count
+
+    def close(self) -> None:
+        """Commit what is pending, write ``num-samples``, flush to disk and close."""
+        if self._closed:
+            return
+        self._pending.append((b"num-samples", str(self._count).encode("ascii")))
+        self._flush()
+        self._env.sync(True)
+        self._env.close()
+        self._closed = True
+
+    def abort(self) -> None:
+        """Close without committing pending samples or ``num-samples`` (the output is incomplete)."""
+        if not self._closed:
+            self._pending.clear()
+            self._env.close()
+            self._closed = True
+
+    def _flush(self) -> None:
+        """Write the pending batch in one transaction, growing the map until it fits."""
+        while self._pending:
+            try:
+                with self._env.begin(write=True) as txn:
+                    for key, value in self._pending:
+                        txn.put(key, value)
+                self._pending.clear()
+            except lmdb.MapFullError:
+                # The failed transaction was aborted, so nothing of the batch is in the file: retry it whole.
+                self._env.set_mapsize(self._env.info()["map_size"] * 2)

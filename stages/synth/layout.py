@@ -1,0 +1,193 @@
+"""One synthetic image: a background, then words placed one by one — each rotated and tilted in
+perspective, kept inside the frame, never overlapping a word already placed, drawn in a colour that
+stands out from the pixels under it.
+
+Everything random comes from the ``rng`` passed in, so an image is a pure function of its seed.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+
+import cv2
+import numpy as np
+from shapely.geometry import Polygon
+
+from stages.augment.geometry import apply_matrix, rotation_about, translation, warp_matrix
+from stages.synth.backgrounds import make_background
+from stages.synth.colour import background_levels, opposite_colour, pick_text_colour
+from stages.synth.fonts import load_font
+from stages.synth.lexicon import sample_text
+from stages.synth.render import Curve, Sprite, render_sprite
+
+_MARGIN = 2.0  # px kept free between a polygon and the frame, and between two polygons
+_POSITION_TRIES = 12
+_WORD_TRIES = 3
+
+
+@dataclass
+class RenderConfig:
+    """Everything the renderer needs, as plain picklable values (built from the stage params)."""
+
+    width: int = 256
+    height: int = 256
+    instances: tuple[int, int] = (1, 5)
+    font_size: tuple[int, int] = (14, 40)
+    curved_fraction: float = 0.3
+    arc_degrees: tuple[float, float] = (40.0, 140.0)
+    rotation_deg: tuple[float, float] = (-20.0, 20.0)
+    perspective: float = 0.08
+    line_fraction: float = 0.15
+    number_fraction: float = 0.1
+    shadow_prob: float = 0.2
+    border_prob: float = 0.2
+    blur_prob: float = 0.2
+    min_contrast: float = 3.0
+    curve_points: int = 7
+    fonts: list[str] = field(default_factory=list)
+    backgrounds: list[str] | None = None
+    words: list[str] = field(default_factory=list)
+    keep_masks: bool = False  # keep each word's ink mask (tests)
+
+
+@dataclass
+class PlacedText:
+    """One word as drawn: its polygon in image pixel-corner coordinates and what it looks like."""
+
+    polygon: np.ndarray
+    text: str
+    curved: bool
+    contrast: float
+    colour: tuple[int, int, int]
+    ink: np.ndarray | None = None  # (rh, rw) alpha of the word in the image region at ``ink_origin``
+    ink_origin: tuple[int, int] = (0, 0)
+
+
+@dataclass
+class SynthImage:
+    """A rendered image (HxWx3 uint8 RGB), its words, and how many words found no place."""
+
+    image: np.ndarray
+    instances: list[PlacedText]
+    unplaced: int = 0
+
+
+def render_image(config: RenderConfig, rng: np.random.Generator) -> SynthImage:
+    """Render one image with between ``config.instances`` words on it (fewer when they do not fit)."""
+    image = make_background(rng, config.width, config.height, config.backgrounds)
+    wanted = int(rng.integers(config.instances[0], config.instances[1] + 1))
+    placed: list[PlacedText] = []
+    shapes: list[Polygon] = []
+    unplaced = 0
+    for _ in range(wanted):
+        for _ in range(_WORD_TRIES):
+            result = _place_word(config, image, shapes, rng)
+            if result is not None:
+                placed.append(result)
+                shapes.append(Polygon(result.polygon).buffer(_MARGIN))
+                break
+        else:
+            unplaced += 1
+    return SynthImage(image=np.clip(np.rint(image), 0, 255).astype(np.uint8), instances=placed, unplaced=unplaced)
+
+
+def _place_word(config: RenderConfig, image: np.ndarray, shapes: list[Polygon], rng) -> PlacedText | None:
+    """Draw a word onto ``image`` (float32, in place) at a free, legible spot; None when none is found."""
+    text = sample_text(rng, config.words, config.line_fraction, config.number_fraction)
+    sprite = _random_sprite(config, text, rng)
+    if sprite is None:
+        return None
+    matrix = _orientation(config, sprite, rng)
+    matrix = _fit_in_frame(matrix, sprite.polygon, config.width, config.height)
+    base = apply_matrix(sprite.polygon, matrix)
+    lo, hi = base.min(axis=0), base.max(axis=0)
+    for _ in range(_POSITION_TRIES):
+        tx = rng.uniform(_MARGIN - lo[0], config.width - _MARGIN - hi[0])
+        ty = rng.uniform(_MARGIN - lo[1], config.height - _MARGIN - hi[1])
+        polygon = base + np.array([tx, ty])
+        shape = Polygon(polygon)
+        if not shape.is_valid or any(shape.intersects(s) for s in shapes):
+            continue
+        drawn = _draw_sprite(config, image, sprite, translation(tx, ty) @ matrix, polygon, rng)
+        if drawn is not None:
+            drawn.text = text
+            return drawn
+    return None
+
+
+def _random_sprite(config: RenderConfig, text: str, rng) -> Sprite | None:
+    """Pick a font, size and effects and render the word (curved with ``curved_fraction``)."""
+    font_path = config.fonts[int(rng.integers(0, len(config.fonts)))]
+    size = int(rng.integers(config.font_size[0], config.font_size[1] + 1))
+    stroke = max(1, int(round(size / 14))) if rng.random() < config.border_prob else 0
+    blur = float(rng.uniform(0.4, 1.0)) if rng.random() < config.blur_prob else 0.0
+    shadow = None
+    if rng.random() < config.shadow_prob:
+        reach = max(1, int(round(size / 16)))
+        shadow = (int(rng.integers(-reach, reach + 1)) or reach, int(rng.integers(1, reach + 1)), float(rng.uniform(0.5, 1.5)))
+    curve = None
+    if rng.random() < config.curved_fraction:
+        if rng.random() < 0.6:
+            angle = math.radians(rng.uniform(*config.arc_degrees)) * (1 if rng.random() < 0.5 else -1)
+            curve = Curve("arc", angle=angle)
+        else:
+            curve = Curve("wave", amplitude=float(rng.uniform(0.15, 0.35)) * size,
+                          wavelength=float(rng.uniform(4.0, 8.0)) * size, phase=float(rng.uniform(0, 2 * math.pi)))
+    return render_sprite(text, load_font(font_path, size), stroke=stroke, blur=blur, shadow=shadow, curve=curve,
+                         min_points=config.curve_points)
+
+
+def _orientation(config: RenderConfig, sprite: Sprite, rng) -> np.ndarray:
+    """Rotation about the polygon's centre after a mild perspective tilt of its box."""
+    lo, hi = sprite.polygon.min(axis=0), sprite.polygon.max(axis=0)
+    box = np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]])
+    jitter = rng.uniform(-config.perspective, config.perspective, size=(4, 2)) * (hi - lo)
+    tilt = cv2.getPerspectiveTransform(box.astype(np.float32), (box + jitter).astype(np.float32)).astype(np.float64)
+    centre = (lo + hi) / 2.0
+    angle = float(rng.uniform(*config.rotation_deg))
+    return rotation_about(angle, centre[0], centre[1]) @ tilt
+
+
+def _fit_in_frame(matrix: np.ndarray, polygon: np.ndarray, width: int, height: int) -> np.ndarray:
+    """Shrink (about the polygon's centre) a word too large for the frame so it fits with margins."""
+    mapped = apply_matrix(polygon, matrix)
+    extent = mapped.max(axis=0) - mapped.min(axis=0)
+    scale = min(1.0, (width - 2 * _MARGIN - 1) / extent[0], (height - 2 * _MARGIN - 1) / extent[1])
+    if scale >= 1.0:
+        return matrix
+    cx, cy = (mapped.max(axis=0) + mapped.min(axis=0)) / 2.0
+    shrink = translation(cx, cy) @ np.diag([scale, scale, 1.0]) @ translation(-cx, -cy)
+    return shrink @ matrix
+
+
+def _draw_sprite(config: RenderConfig, image: np.ndarray, sprite: Sprite, matrix: np.ndarray,
+                 polygon: np.ndarray, rng) -> PlacedText | None:
+    """Warp the sprite's masks into the image region under it and blend the layers; None (nothing drawn)
+    when no colour reaches ``min_contrast`` against that region."""
+    h, w = sprite.fill.shape
+    frame = apply_matrix(np.array([[0, 0], [w, 0], [w, h], [0, h]], dtype=np.float64), matrix)
+    x0, y0 = np.maximum(np.floor(frame.min(axis=0)).astype(int), 0)
+    x1, y1 = np.minimum(np.ceil(frame.max(axis=0)).astype(int), (config.width, config.height))
+    local = translation(-x0, -y0) @ matrix
+    size = (int(x1 - x0), int(y1 - y0))
+    ink = warp_matrix(sprite.ink, local, size)
+    region = image[y0:y1, x0:x1]
+    levels = background_levels(region[ink > 0.05])
+    colour, contrast = pick_text_colour(rng, levels, config.min_contrast)
+    if contrast < config.min_contrast:
+        return None
+    accent = opposite_colour(colour, rng)
+    if sprite.shadow is not None:
+        _blend(region, warp_matrix(sprite.shadow, local, size) * float(rng.uniform(0.5, 0.8)), accent)
+    if sprite.border is not None:
+        _blend(region, warp_matrix(sprite.border, local, size), accent)
+    _blend(region, ink if sprite.border is None else warp_matrix(sprite.fill, local, size), colour)
+    return PlacedText(polygon=polygon, text="", curved=sprite.curved, contrast=contrast, colour=colour,
+                      ink=ink if config.keep_masks else None, ink_origin=(int(x0), int(y0)))
+
+
+def _blend(region: np.ndarray, alpha: np.ndarray, colour) -> None:
+    """region <- region * (1 - alpha) + colour * alpha, in place; region (h, w, 3) float32."""
+    a = alpha[:, :, None]
+    region *= 1.0 - a
+    region += a * np.asarray(colour, dtype=np.float32)

@@ -1,0 +1,241 @@
+"""The synth stage: synthetic scene-text detection sets (images + COCO json + LMDB word crops).
+
+Each configured split gets its own folder ``<split>/images``, ``<split>/annotations.json`` and, with
+``crops: true``, ``<split>/crops.lmdb``. The unlabeled split is written the same way: its annotations
+are the hidden ground truth the pseudo-label stage evaluates against.
+
+Image ``i`` of split ``s`` is rendered from the seed (seed, crc32(s), i) alone, so outputs are
+byte-identical for the same params whatever the shard size or worker count. Shards render and encode in
+parallel (``ctx.map``) and return bytes; this process writes the files in image order, so no shard needs
+to see the output folder (shards may run on other nodes).
+"""
+from __future__ import annotations
+
+import re
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import cv2
+import numpy as np
+from pydantic import Field, ValidationInfo, field_validator
+
+from pipeline.stage import StageContext, StageDef, StageParams, StageResult
+from stages.convert.records import ImageRecord, TextInstance
+from stages.convert.writers import LmdbWriter, crop_instance, encode_crop, write_coco
+from stages.synth.backgrounds import list_backgrounds
+from stages.synth.fonts import find_fonts
+from stages.synth.layout import RenderConfig, render_image
+from stages.synth.lexicon import load_lexicon
+
+_SPLIT_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+_WINDOW_SHARDS = 64  # shards per ctx.map call: bounds how many encoded images this process holds
+
+
+# (low, high) bounds of the range params: below 6 px text is unreadable; an arc past 300 degrees closes.
+_LIMITS = {"instances_per_image": (0, 100), "font_size": (6, 1000), "arc_degrees": (1, 300),
+           "rotation_deg": (-180, 180)}
+
+
+class SynthParams(StageParams):
+    """Params of the synth stage. Paths (font_dir, background_dir, lexicon_file) may be relative to the
+    project home."""
+
+    seed: int = 0
+    splits: dict[str, int] = Field(default_factory=lambda: {"train": 200, "unlabeled": 100, "test": 50})
+    image_size: tuple[int, int] = (256, 256)  # (width, height) px
+    instances_per_image: tuple[int, int] = (1, 5)
+    font_size: tuple[int, int] = (14, 40)  # px, before any shrinking to fit the frame
+    curved_fraction: float = Field(0.3, ge=0.0, le=1.0)
+    arc_degrees: tuple[float, float] = (40.0, 140.0)  # how much of a circle a curved word spans
+    rotation_deg: tuple[float, float] = (-20.0, 20.0)
+    perspective: float = Field(0.08, ge=0.0, le=0.3)  # corner jitter, fraction of the word's box
+    line_fraction: float = Field(0.15, ge=0.0, le=1.0)  # instances that are 2-3 words on a line
+    number_fraction: float = Field(0.1, ge=0.0, le=1.0)
+    shadow_prob: float = Field(0.2, ge=0.0, le=1.0)
+    border_prob: float = Field(0.2, ge=0.0, le=1.0)
+    blur_prob: float = Field(0.2, ge=0.0, le=1.0)
+    min_contrast: float = Field(3.5, ge=1.0, le=21.0)  # WCAG contrast ratio, text vs background
+    curve_points: int = Field(7, ge=2, le=32)  # minimum points per side of a curved polygon
+    font_dir: str | None = None
+    background_dir: str | None = None
+    lexicon_file: str | None = None
+    crops: bool = True
+    image_format: Literal["jpg", "png"] = "jpg"
+    jpeg_quality: int = Field(95, ge=1, le=100)
+    shard_size: int = Field(32, ge=1)
+
+    @field_validator("splits")
+    @classmethod
+    def _check_splits(cls, value: dict[str, int]) -> dict[str, int]:
+        if not value:
+            raise ValueError("at least one split is needed")
+        for name, count in value.items():
+            if not _SPLIT_NAME.match(name):
+                raise ValueError(f"split name {name!r}: use letters, digits, '_' and '-' (it names a folder)")
+            if count < 0:
+                raise ValueError(f"split {name!r}: count must be >= 0, got {count}")
+        return value
+
+    @field_validator("image_size")
+    @classmethod
+    def _check_size(cls, value: tuple[int, int]) -> tuple[int, int]:
+        if min(value) < 32:
+            raise ValueError(f"each side must be >= 32 px, got {value}")
+        return value
+
+    @field_validator("instances_per_image", "font_size", "arc_degrees", "rotation_deg")
+    @classmethod
+    def _check_ranges(cls, value: tuple, info: ValidationInfo) -> tuple:
+        low, high = _LIMITS[info.field_name]
+        if value[0] > value[1]:
+            raise ValueError(f"low {value[0]} is above high {value[1]}")
+        if value[0] < low or value[1] > high:
+            raise ValueError(f"must lie within [{low}, {high}], got {list(value)}")
+        return value
+
+
+@dataclass
+class SynthShard:
+    """One ``ctx.map`` item: render images [start, start + count) of a split."""
+
+    config: RenderConfig
+    seed: int
+    split: str
+    start: int
+    count: int
+    image_format: str = "jpg"
+    jpeg_quality: int = 95
+    crops: bool = True
+
+
+@dataclass
+class RenderedFile:
+    """One encoded image and its words, as a shard returns it."""
+
+    file_name: str
+    data: bytes
+    width: int
+    height: int
+    instances: list[TextInstance]
+    crops: list[tuple[bytes, str]] = field(default_factory=list)
+    curved: int = 0
+    unplaced: int = 0
+
+
+def image_rng(seed: int, split: str, index: int) -> np.random.Generator:
+    """The generator of one image: a function of (seed, split, index) only."""
+    return np.random.default_rng([seed, zlib.crc32(split.encode("utf-8")), index])
+
+
+def render_shard(shard: SynthShard) -> list[RenderedFile]:
+    """Render, encode and crop a shard's images (a top-level function: Ray pickles it by reference)."""
+    out = []
+    for index in range(shard.start, shard.start + shard.count):
+        result = render_image(shard.config, image_rng(shard.seed, shard.split, index))
+        bgr = cv2.cvtColor(result.image, cv2.COLOR_RGB2BGR)  # OpenCV codecs and crops work in BGR
+        data = _encode(bgr, shard.image_format, shard.jpeg_quality)
+        instances = [TextInstance(polygon=[(round(float(x), 2), round(float(y), 2)) for x, y in p.polygon],
+                                  text=p.text, language="en") for p in result.instances]
+        crops = []
+        if shard.crops:
+            for inst in instances:
+                crop = crop_instance(bgr, inst.polygon)
+                if crop is not None:
+                    crops.append((encode_crop(crop), inst.text))
+        out.append(RenderedFile(file_name=f"{shard.split}_{index:06d}.{shard.image_format}", data=data,
+                                width=shard.config.width, height=shard.config.height, instances=instances,
+                                crops=crops, curved=sum(p.curved for p in result.instances),
+                                unplaced=result.unplaced))
+    return out
+
+
+def _encode(bgr: np.ndarray, fmt: str, quality: int) -> bytes:
+    params = [cv2.IMWRITE_JPEG_QUALITY, quality] if fmt == "jpg" else [cv2.IMWRITE_PNG_COMPRESSION, 3]
+    ok, buf = cv2.imencode(f".{fmt}", bgr, params)
+    if not ok:
+        raise RuntimeError(f"OpenCV could not encode an image as {fmt}")
+    return buf.tobytes()
+
+
+def render_config(params: SynthParams) -> RenderConfig:
+    """The renderer's settings from the params: fonts, backgrounds and words resolved to plain lists."""
+    from pipeline.paths import project_home
+
+    def resolve(path: str | None) -> Path | None:
+        return None if path is None else (Path(path) if Path(path).is_absolute() else project_home() / path)
+
+    background_dir = resolve(params.background_dir)
+    return RenderConfig(
+        width=params.image_size[0], height=params.image_size[1], instances=params.instances_per_image,
+        font_size=params.font_size, curved_fraction=params.curved_fraction, arc_degrees=params.arc_degrees,
+        rotation_deg=params.rotation_deg, perspective=params.perspective, line_fraction=params.line_fraction,
+        number_fraction=params.number_fraction, shadow_prob=params.shadow_prob, border_prob=params.border_prob,
+        blur_prob=params.blur_prob, min_contrast=params.min_contrast, curve_points=params.curve_points,
+        fonts=find_fonts(resolve(params.font_dir)),
+        backgrounds=list_backgrounds(background_dir) if background_dir is not None else None,
+        words=load_lexicon(resolve(params.lexicon_file)),
+    )
+
+
+def run(params: SynthParams, inputs: dict[str, Path], out_dir: Path, ctx: StageContext) -> StageResult:
+    """Render every split into ``out_dir/<split>/``; returns one output (a dataset folder) per split."""
+    config = render_config(params)
+    ctx.logger.info("synth: %d fonts, %d words, %s backgrounds", len(config.fonts), len(config.words),
+                    len(config.backgrounds) if config.backgrounds else "procedural")
+    counts: dict[str, int] = {"curved_instances": 0, "unplaced_instances": 0}
+    for split, total in params.splits.items():
+        shards = [SynthShard(config, params.seed, split, start, min(params.shard_size, total - start),
+                             params.image_format, params.jpeg_quality, params.crops)
+                  for start in range(0, total, params.shard_size)]
+        split_counts = _write_split(out_dir / split, shards, params.crops, ctx)
+        for key, value in split_counts.items():
+            if key in counts:
+                counts[key] += value
+            else:
+                counts[f"{split}_{key}"] = value
+        ctx.logger.info("synth: %s: %d images, %d instances", split, split_counts["images"], split_counts["instances"])
+    return StageResult(outputs={split: split for split in params.splits}, counts=counts)
+
+
+def _write_split(folder: Path, shards: list[SynthShard], crops: bool, ctx: StageContext) -> dict[str, int]:
+    """Render a split's shards window by window and write images, COCO json and crops in order."""
+    images = folder / "images"
+    images.mkdir(parents=True, exist_ok=True)
+    records: list[ImageRecord] = []
+    counts = {"images": 0, "instances": 0, "crops": 0, "curved_instances": 0, "unplaced_instances": 0}
+    lmdb = LmdbWriter(folder / "crops.lmdb") if crops else None
+    try:
+        for first in range(0, len(shards), _WINDOW_SHARDS):
+            for files in ctx.map(render_shard, shards[first:first + _WINDOW_SHARDS]):
+                for rendered in files:
+                    path = images / rendered.file_name
+                    path.write_bytes(rendered.data)
+                    records.append(ImageRecord(image_path=path, width=rendered.width, height=rendered.height,
+                                               instances=rendered.instances, source="synth"))
+                    counts["images"] += 1
+                    counts["instances"] += len(rendered.instances)
+                    counts["curved_instances"] += rendered.curved
+                    counts["unplaced_instances"] += rendered.unplaced
+                    for data, label in rendered.crops:
+                        lmdb.put(data, label)
+                        counts["crops"] += 1
+    except BaseException:
+        if lmdb is not None:
+            lmdb.abort()
+        raise
+    if lmdb is not None:
+        lmdb.close()
+    write_coco(records, folder / "annotations.json", images)
+    return counts
+
+
+STAGE = StageDef(
+    name="synth",
+    fn=run,
+    params=SynthParams,
+    version="1",
+    outputs=lambda p: list(p.splits),
+    description="synthetic scene-text images (straight and curved words) with COCO json and LMDB crops",
+)
