@@ -2,8 +2,9 @@
 from __future__ import annotations
 
 from pipeline.stage import StageDef
-from stages import augment, download, smoke, synth
+from stages import augment, download, smoke, synth, train
 from stages.convert import stage as convert_stage
+from stages.evaluate import stage as evaluate_stage
 
 STAGES: dict[str, StageDef] = {
     stage.name: stage
@@ -11,8 +12,10 @@ STAGES: dict[str, StageDef] = {
         augment.STAGE,
         convert_stage.STAGE,
         download.STAGE,
+        evaluate_stage.STAGE,
         smoke.STAGE,
         synth.STAGE,
+        train.STAGE,
     )
 }
 

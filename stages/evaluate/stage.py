@@ -1,0 +1,284 @@
+"""The ``evaluate`` stage: run a trained detector over test sets and report how well it does, and where.
+
+Inputs: ``model`` (a folder holding ``checkpoint.pt``; or ``model_uri``: a path, file://, runs:/ or
+models:/ URI), optionally ``baseline`` (or ``baseline_uri``), a second model evaluated the same way
+so both are logged side by side; every other input is a test set: a folder with ``annotations.json``
+(COCO, ``iscrowd`` = don't care) and ``images/``. The input's name names the test set.
+
+For each model and test set: batched inference (``inference``; on GPU when the stage has one), the
+protocol's precision / recall / hmean at ``box_thresh``, a sweep over ``thresholds`` reporting the best,
+the scale / rotation breakdown (``analysis``), rendered samples and an RRC submission zip (``report``).
+
+Output ``report/``::
+
+    metrics.json                  every number, the params and the models' uris and sha256
+    per_image.csv                 one row per model x test set x image
+    <testset>/breakdown.{json,csv,png}  sweep.png  submission.zip  samples/<image id>.png
+    baseline/<testset>/...        the same for the baseline model
+
+Metrics (on the stage's MLflow run): ``<testset>.hmean|precision|recall|best_hmean|best_threshold``,
+the baseline's prefixed ``baseline.``, and ``<testset>.hmean_gain`` (model - baseline). The sweep is
+also logged as ``<testset>.sweep.<precision|recall|hmean>`` with step = threshold x 100. Each test set's
+folder is logged as artifacts under ``report/`` when done; ``metrics.json`` and ``per_image.csv`` are
+the stage's artifacts (``outputs/``).
+"""
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import Field, field_validator
+
+from pipeline.stage import StageContext, StageDef, StageParams, StageResult
+
+from . import report as rep
+from .analysis import (
+    DEFAULT_ANGLE_BINS, DEFAULT_HEIGHT_BINS, BinStats, breakdown, breakdown_json, breakdown_rows, check_edges,
+)
+from .inference import LoadedModel, TestSet, load_model, load_testset, pick_device, predict
+from .metrics import DETECTION_PROTOCOLS
+from .metrics.types import DetPoly, DetResult, GtPoly
+
+MODEL_INPUTS = ("model", "baseline")
+REPORT = "report"
+_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
+PER_IMAGE_COLUMNS = ("model", "testset", "image_id", "file_name", "width", "height", "num_gt", "num_gt_care",
+                     "num_det", "num_det_care", "matched", "precision", "recall", "hmean")
+
+
+class EvaluateParams(StageParams):
+    """Params of the evaluate stage (test sets are the stage's inputs, see the module docstring)."""
+
+    protocol: Literal["icdar15", "deteval", "pascal"] = Field("icdar15", description="detection metric protocol")
+    model_uri: str | None = Field(None, description="checkpoint path / file:// / runs:/ / models:/ URI, "
+                                                    "instead of a `model` input")
+    baseline_uri: str | None = Field(None, description="a second model evaluated alike (metrics prefixed "
+                                                       "`baseline.`), instead of a `baseline` input")
+    image_size: int | tuple[int, int] = Field(1280, description="longer side (px), or a fixed (w, h) box; "
+                                                               "aspect kept, padded to x32")
+    batch_size: int = Field(4, ge=1, description="images per forward pass")
+    mode: Literal["poly", "quad"] = Field("poly", description="polygons, or 4-point boxes (ICDAR 2015 uploads)")
+    thresh: float = Field(0.3, gt=0, lt=1, description="probability-map binarisation threshold")
+    box_thresh: float = Field(0.5, ge=0, le=1, description="score a detection needs (headline metrics, zip)")
+    unclip_ratio: float | None = Field(1.5, gt=0, description="DBNet growth ratio; null: invert the training shrink")
+    thresholds: list[float] = Field(default_factory=lambda: [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
+                                    description="score thresholds swept for best_hmean / best_threshold")
+    num_render: int = Field(8, ge=0, description="sample images rendered per test set")
+    height_bins: list[float] = Field(default_factory=lambda: list(DEFAULT_HEIGHT_BINS),
+                                     description="lower edges (px) of the text-height bins; the last is open")
+    angle_bins: list[float] = Field(default_factory=lambda: list(DEFAULT_ANGLE_BINS),
+                                    description="lower edges (degrees, 0-90) of the text-angle bins")
+    submission_scores: bool = Field(False, description="append ',score' to zip lines (the ICDAR 2015 site rejects them)")
+
+    @field_validator("image_size")
+    @classmethod
+    def _check_size(cls, value: int | tuple[int, int]) -> int | tuple[int, int]:
+        if min(value if isinstance(value, tuple) else (value,)) < 32:
+            raise ValueError(f"every side must be >= 32 px, got {value}")
+        return value
+
+    @field_validator("thresholds")
+    @classmethod
+    def _check_thresholds(cls, value: list[float]) -> list[float]:
+        if any(not 0.0 <= t <= 1.0 for t in value):
+            raise ValueError(f"thresholds must lie in [0, 1], got {value}")
+        return sorted(set(value))
+
+    @field_validator("height_bins", "angle_bins")
+    @classmethod
+    def _check_bins(cls, value: list[float]) -> list[float]:
+        return check_edges(value, "bins")
+
+
+@dataclass
+class TestSetEval:
+    """One model on one test set.
+
+    result: the protocol's result at ``box_thresh``; preds: the detections it scored (the zip holds
+    exactly these); sweep: precision / recall / hmean per threshold; best: the sweep's best entry
+    (ties: the lowest threshold); bins: the scale / rotation breakdown of ``result``.
+    """
+
+    result: DetResult
+    preds: dict[str, list[DetPoly]]
+    sweep: list[dict[str, float]]
+    best: dict[str, float]
+    bins: dict[str, list[BinStats]]
+
+    def metrics(self, name: str) -> dict[str, float]:
+        """The headline metrics named ``<name>.<metric>``."""
+        r = self.result
+        return {f"{name}.hmean": r.hmean, f"{name}.precision": r.precision, f"{name}.recall": r.recall,
+                f"{name}.best_hmean": self.best["hmean"], f"{name}.best_threshold": self.best["score_threshold"]}
+
+
+def _above(preds: dict[str, list[DetPoly]], threshold: float) -> dict[str, list[DetPoly]]:
+    return {k: [d for d in dets if d.score >= threshold] for k, dets in preds.items()}
+
+
+def _sweep(gts: dict, preds: dict, protocol: str, thresholds: list[float]) -> list[dict[str, float]]:
+    if not thresholds:
+        return []
+    if protocol == "icdar15":  # computes the geometry once for every threshold
+        return DETECTION_PROTOCOLS["icdar15"](gts, preds, score_threshold=thresholds).params["sweep"]
+    out = []
+    for t in thresholds:
+        r = DETECTION_PROTOCOLS[protocol](gts, _above(preds, t))
+        out.append({"score_threshold": t, "precision": r.precision, "recall": r.recall, "hmean": r.hmean})
+    return out
+
+
+def evaluate_predictions(gts: dict[str, list[GtPoly]], preds: dict[str, list[DetPoly]],
+                         params: EvaluateParams | None = None) -> TestSetEval:
+    """Score given detections against ground truth: headline at ``box_thresh``, threshold sweep, breakdown.
+
+    The model-free core of the stage (the stage calls it with the model's detections).
+    """
+    params = params or EvaluateParams()
+    kept = _above(preds, params.box_thresh)
+    result = DETECTION_PROTOCOLS[params.protocol](gts, kept)
+    sweep = _sweep(gts, preds, params.protocol, params.thresholds)
+    headline = {"score_threshold": params.box_thresh, "precision": result.precision, "recall": result.recall,
+                "hmean": result.hmean}
+    best = max(sweep, key=lambda p: p["hmean"]) if sweep else headline  # max keeps the first of ties
+    bins = breakdown(gts, kept, result, params.height_bins, params.angle_bins)
+    return TestSetEval(result, kept, sweep, best, bins)
+
+
+def _postprocess_kwargs(params: EvaluateParams, shrink_ratio: float) -> dict[str, Any]:
+    # Post-process down to the lowest swept threshold; the headline keeps only scores >= box_thresh.
+    low = min([params.box_thresh, *params.thresholds])
+    return {"mode": params.mode, "thresh": params.thresh, "box_thresh": low, "unclip_ratio": params.unclip_ratio,
+            "shrink_ratio": shrink_ratio}
+
+
+def _model_uris(params: EvaluateParams, inputs: dict[str, Path]) -> dict[str, str]:
+    """{"model": uri[, "baseline": uri]} from the inputs or the params (not both)."""
+    uris = {}
+    for role, given in (("model", params.model_uri), ("baseline", params.baseline_uri)):
+        if role in inputs and given is not None:
+            raise ValueError(f"evaluate: both an input {role!r} and {role}_uri are given; use one")
+        if role in inputs or given is not None:
+            uris[role] = str(inputs[role]) if role in inputs else given
+    if "model" not in uris:
+        raise ValueError("evaluate: no model: give an input named 'model' (a folder with checkpoint.pt) or model_uri")
+    return uris
+
+
+def _tracking_uri(ctx: StageContext) -> str | None:
+    """The pipeline's MLflow store, for resolving runs:/ and models:/ URIs (None outside the engine)."""
+    handle = ctx.tracking_handle()
+    return getattr(getattr(handle, "client", None), "tracking_uri", None)
+
+
+def _testsets(inputs: dict[str, Path]) -> dict[str, Path]:
+    sets = {name: Path(path) for name, path in sorted(inputs.items()) if name not in MODEL_INPUTS}
+    if not sets:
+        raise ValueError(f"evaluate: no test set: every input other than {'/'.join(MODEL_INPUTS)} is one; "
+                         f"got inputs {sorted(inputs)}")
+    bad = [n for n in sets if not _NAME.match(n)]
+    if bad:
+        raise ValueError(f"evaluate: test set names {bad} must use letters, digits, '_' and '-' "
+                         "(they name folders and metrics)")
+    return sets
+
+
+def _per_image_rows(role: str, ts: TestSet, ev: TestSetEval) -> list[dict[str, Any]]:
+    rows = []
+    for img in ts.images:
+        r = ev.result.per_image[img.image_id]
+        rows.append({"model": role, "testset": ts.name, "image_id": img.image_id, "file_name": img.path.name,
+                     "width": img.width, "height": img.height, "num_gt": r.num_gt, "num_gt_care": r.num_gt_care,
+                     "num_det": r.num_det, "num_det_care": r.num_det_care, "matched": len(r.pairs),
+                     "precision": round(r.precision, 6), "recall": round(r.recall, 6), "hmean": round(r.hmean, 6)})
+    return rows
+
+
+def write_testset_report(folder: Path, ts: TestSet, ev: TestSetEval, params: EvaluateParams, title: str) -> None:
+    """breakdown.{json,csv,png}, sweep.png, submission.zip and samples/*.png of one model on one test set."""
+    rep.write_json(folder / "breakdown.json", {"summary": ev.result.summary(), "best": ev.best, "sweep": ev.sweep,
+                                               "breakdown": breakdown_json(ev.bins)})
+    rep.write_csv(folder / "breakdown.csv", breakdown_rows(ev.bins),
+                  ("axis", "label", "lo", "hi", "gt", "gt_matched", "recall", "det", "det_matched", "precision"))
+    rep.plot_breakdown(ev.bins, folder / "breakdown.png", f"{title}: recall / precision by text height and angle")
+    if ev.sweep:
+        rep.plot_sweep(ev.sweep, folder / "sweep.png", f"{title}: score threshold sweep", params.box_thresh)
+    rep.write_submission(folder / "submission.zip", [i.image_id for i in ts.images], ev.preds, params.submission_scores)
+    for k in rep.sample_indices(len(ts.images), params.num_render):
+        img = ts.images[k]
+        rep.render_sample(img.path, ts.gts[img.image_id], ev.preds.get(img.image_id, []),
+                          folder / "samples" / f"{img.image_id}.png")
+
+
+def run(params: EvaluateParams, inputs: dict[str, Path], out_dir: Path, ctx: StageContext) -> StageResult:
+    """Evaluate the model (and baseline) on every test-set input; write ``report/``; see the module docstring."""
+    uris = _model_uris(params, inputs)
+    testsets = {name: load_testset(name, path) for name, path in _testsets(inputs).items()}
+    report = Path(out_dir) / REPORT
+    device = pick_device(ctx.num_gpus, ctx.logger)
+    tally = _Tally()
+    summary: dict[str, Any] = {"protocol": params.protocol, "params": params.model_dump(mode="json"), "models": {}}
+    for role, uri in uris.items():
+        model = load_model(uri, device, _tracking_uri(ctx))
+        summary["models"][role] = {"uri": uri, "sha256": model.sha256, "step": model.step, "device": str(device)}
+        for ts in testsets.values():
+            _evaluate_one(role, model, ts, params, report if role == "model" else report / role, ctx, tally)
+        del model  # free the device before the next model
+        if device.type == "cuda":
+            import torch
+
+            torch.cuda.empty_cache()
+    if "baseline" in uris:
+        tally.metrics.update({f"{n}.hmean_gain": tally.metrics[f"{n}.hmean"] - tally.metrics[f"baseline.{n}.hmean"]
+                              for n in testsets})
+    rep.write_json(report / "metrics.json", {**summary, "results": tally.results, "metrics": tally.metrics})
+    rep.write_csv(report / "per_image.csv", tally.rows, PER_IMAGE_COLUMNS)
+    return StageResult(outputs={"report": REPORT}, counts=tally.counts, metrics=tally.metrics,
+                       artifacts=[f"{REPORT}/metrics.json", f"{REPORT}/per_image.csv"], datasets=[],
+                       extra={"models": summary["models"]})
+
+
+@dataclass
+class _Tally:
+    """What the stage gathers over models and test sets."""
+
+    metrics: dict[str, float] = field(default_factory=dict)
+    counts: dict[str, int] = field(default_factory=dict)
+    rows: list[dict[str, Any]] = field(default_factory=list)
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)  # role -> test set -> summary
+
+
+def _evaluate_one(role: str, model: LoadedModel, ts: TestSet, params: EvaluateParams, folder: Path,
+                  ctx: StageContext, tally: _Tally) -> None:
+    """One model on one test set: predict, score, write ``folder/<test set>/``, log, add to ``tally``."""
+    started = time.time()
+    preds = predict(model, ts.images, image_size=params.image_size, batch_size=params.batch_size,
+                    post=_postprocess_kwargs(params, model.shrink_ratio), workers=max(1, int(ctx.num_cpus)))
+    ev = evaluate_predictions(ts.gts, preds, params)
+    write_testset_report(folder / ts.name, ts, ev, params, f"{role} on {ts.name}")
+    name = ts.name if role == "model" else f"{role}.{ts.name}"
+    tally.metrics.update(ev.metrics(name))
+    tally.results.setdefault(role, {})[ts.name] = {**ev.result.summary(), "best": ev.best, "sweep": ev.sweep}
+    tally.rows += _per_image_rows(role, ts, ev)
+    tally.counts[f"{name.replace('.', '_')}_images"] = len(ts.images)
+    tally.counts[f"{name.replace('.', '_')}_detections"] = sum(len(d) for d in ev.preds.values())
+    for point in ev.sweep:  # MLflow draws these as curves: step = threshold x 100
+        ctx.log_metrics({f"{name}.sweep.{k}": point[k] for k in ("precision", "recall", "hmean")},
+                        step=round(point["score_threshold"] * 100))
+    ctx.log_artifact(folder / ts.name, REPORT if role == "model" else f"{REPORT}/{role}")
+    ctx.logger.info("evaluate: %s on %s: hmean %.4f (P %.4f R %.4f), best %.4f at %.2f; %d images in %.1fs",
+                    role, ts.name, ev.result.hmean, ev.result.precision, ev.result.recall, ev.best["hmean"],
+                    ev.best["score_threshold"], len(ts.images), time.time() - started)
+
+
+STAGE = StageDef(
+    name="evaluate",
+    fn=run,
+    params=EvaluateParams,
+    version="1",
+    outputs=lambda p: ["report"],
+    description="detector metrics (icdar15 / deteval / pascal), threshold sweep, scale/angle breakdown, samples, RRC zip",
+)

@@ -1,0 +1,227 @@
+"""The per-worker training function Ray Train runs (``train_loop_per_worker``).
+
+Each worker builds the model (from the init checkpoint when given), wraps it for DDP, and trains on
+its own slice of every mixed batch. Resuming: ``ray.train.get_checkpoint()`` (the last checkpoint of
+this run, present after a worker-group restart or when a stage re-run reuses the run name) restores
+weights, optimizer, scheduler, step and RNG state; the sampler restarts at that step.
+Rank 0 logs step metrics and validation hmean to the stage's MLflow run and writes the checkpoints.
+"""
+from __future__ import annotations
+
+import os
+import signal
+import tempfile
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from models.checkpoint import CHECKPOINT_FILE, load_checkpoint, restore_rng_state, save_checkpoint
+from stages.train.data import TARGET_KEYS, MixedDataset, make_loader, normalise, read_samples
+from stages.train.params import TrainParams
+from stages.train.sampler import MixedBatchSampler
+from stages.train.schedule import build_scheduler
+
+
+@dataclass
+class LoopConfig:
+    """Everything a worker needs, resolved by the stage (paths are the stage task's local paths)."""
+
+    params: dict[str, Any]
+    model_config: dict[str, Any]
+    datasets: list[str]
+    validation: str | None = None
+    init_checkpoint: str | None = None
+    tracking: Any = None  # a RunLogger (picklable) or None
+    dataset_names: list[str] = field(default_factory=list)
+
+
+@dataclass
+class Meter:
+    """Running sums between two log lines."""
+
+    sums: dict[str, float] = field(default_factory=dict)
+    count: int = 0
+    images: int = 0
+    started: float = field(default_factory=time.perf_counter)
+
+    def add(self, values: dict[str, float], images: int) -> None:
+        for key, value in values.items():
+            self.sums[key] = self.sums.get(key, 0.0) + value
+        self.count += 1
+        self.images += images
+
+    def flush(self) -> dict[str, float]:
+        """Mean of each value since the last flush, plus images/s; then reset."""
+        elapsed = max(time.perf_counter() - self.started, 1e-9)
+        out = {k: v / max(self.count, 1) for k, v in self.sums.items()}
+        out["images_per_s"] = self.images / elapsed
+        self.sums, self.count, self.images, self.started = {}, 0, 0, time.perf_counter()
+        return out
+
+
+@dataclass
+class Run:
+    """One worker's training state: the bare model, its (DDP-)wrapped twin and what steps them."""
+
+    model: Any
+    wrapped: Any
+    loss_fn: Any
+    optimizer: Any
+    scheduler: Any
+    start: int  # first step to run (> 0 when resumed)
+    resumes: list[int]  # steps this run was resumed at, oldest first
+
+
+def train_loop(config: dict[str, Any]) -> None:
+    """Ray Train entry point; ``config["loop"]`` is a ``LoopConfig``."""
+    import ray.train
+    import ray.train.torch
+    import torch
+
+    cfg: LoopConfig = config["loop"]
+    p = TrainParams.model_validate(cfg.params)
+    torch.set_num_threads(p.torch_threads or max(1, int(p.cpus_per_worker)))
+    context = ray.train.get_context()
+    rank, world = context.get_world_rank(), context.get_world_size()
+    device = ray.train.torch.get_device()
+    torch.manual_seed(p.seed + rank)
+    run = setup(cfg, p, device)
+    dataset = MixedDataset([read_samples(Path(d)) for d in cfg.datasets], p.augment, p.image_size,
+                           dict(cfg.model_config["targets"]), p.seed)
+    sampler = MixedBatchSampler(dataset.sizes(), p.ratios(), p.batch_size, p.steps, p.seed, rank, world, run.start)
+    val_images = _load_validation(cfg, p) if rank == 0 else None
+    logger = cfg.tracking if rank == 0 else None
+    use_bf16 = p.bf16 and device.type == "cuda"  # CPU autocast is slower than float32 for these convs
+    meter, metrics = Meter(), {}
+    loader = make_loader(dataset, sampler, p.loader_workers, pin_memory=device.type == "cuda")
+    for step, batch in zip(range(run.start, p.steps), loader):
+        _maybe_fault(p, step, rank)
+        values = train_step(run.wrapped, run.loss_fn, run.optimizer, run.scheduler, batch, device, p.grad_clip, use_bf16)
+        meter.add(values, p.batch_size * world)
+        done = step + 1
+        if rank == 0 and (done % p.log_every == 0 or done == p.steps):
+            metrics = {**meter.flush(), "lr": run.scheduler.get_last_lr()[0]}
+            if logger is not None:
+                logger.log_metrics({f"train/{k}": v for k, v in metrics.items()}, step=done)
+        paused = time.perf_counter()
+        metrics.update(_maybe_validate(p, done, run.model, val_images, device, logger))
+        if done % p.checkpoint_every == 0 or done == p.steps:
+            report(done, {**metrics, "step": done}, run, cfg, rank)
+        meter.started += time.perf_counter() - paused  # throughput counts training time only
+
+
+def setup(cfg: LoopConfig, p: TrainParams, device: Any) -> Run:
+    """Build the model (init checkpoint weights when given), wrap it for DDP, make the optimizer and
+    schedule, and restore everything from this run's last checkpoint when there is one."""
+    import ray.train
+    import ray.train.torch
+
+    from models.build import build_detector, build_loss
+
+    model = build_detector(cfg.model_config, init_weights=cfg.init_checkpoint is None)
+    if cfg.init_checkpoint:
+        model.load_state_dict(load_checkpoint(cfg.init_checkpoint)["state_dict"], strict=True)
+    model.to(device)
+    wrapped = ray.train.torch.prepare_model(model)  # DDP when there are several workers
+    optimizer = make_optimizer(p, model)
+    scheduler = build_scheduler(optimizer, p.schedule, p.steps, p.warmup_steps, p.poly_power, p.min_lr_ratio)
+    start, resumes = resume(ray.train.get_checkpoint(), model, optimizer, scheduler)
+    return Run(model, wrapped, build_loss(cfg.model_config), optimizer, scheduler, start, resumes)
+
+
+def make_optimizer(p: TrainParams, model: Any) -> Any:
+    """AdamW or SGD (momentum, Nesterov) over every parameter; no decay on norms and biases."""
+    import torch
+
+    decay = [q for q in model.parameters() if q.ndim > 1]
+    rest = [q for q in model.parameters() if q.ndim <= 1]
+    groups = [{"params": decay, "weight_decay": p.weight_decay}, {"params": rest, "weight_decay": 0.0}]
+    if p.optimizer == "sgd":
+        return torch.optim.SGD(groups, lr=p.lr, momentum=p.momentum, nesterov=True)
+    return torch.optim.AdamW(groups, lr=p.lr)
+
+
+def train_step(model: Any, loss_fn: Any, optimizer: Any, scheduler: Any, batch: dict[str, Any], device: Any,
+               grad_clip: float | None, bf16: bool) -> dict[str, float]:
+    """One optimisation step; returns the loss components (and the gradient norm when clipping)."""
+    import torch
+
+    images = normalise(batch["image"].to(device, non_blocking=True))  # (B, 3, S, S)
+    targets = {k: batch[k].to(device, non_blocking=True) for k in TARGET_KEYS}  # each (B, S, S)
+    with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+        preds = model(images)
+    losses = loss_fn(preds, targets)  # computed in float32 (see models.db_loss)
+    optimizer.zero_grad(set_to_none=True)
+    losses["total"].backward()
+    out = {f"loss_{k}": float(v.detach()) for k, v in losses.items()}
+    if grad_clip is not None:
+        out["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip))
+    optimizer.step()
+    scheduler.step()
+    return out
+
+
+def resume(checkpoint: Any, model: Any, optimizer: Any, scheduler: Any) -> tuple[int, list[int]]:
+    """Restore from a Ray Train checkpoint if there is one; returns (start step, steps resumed at)."""
+    if checkpoint is None:
+        return 0, []
+    with checkpoint.as_directory() as folder:
+        state = load_checkpoint(Path(folder) / CHECKPOINT_FILE)
+    model.load_state_dict(state["state_dict"], strict=True)
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    restore_rng_state(state["rng"])
+    step = int(state["step"])
+    return step, [*state["extra"].get("resumes", []), step]
+
+
+def report(step: int, metrics: dict[str, float], run: Run, cfg: LoopConfig, rank: int) -> None:
+    """``ray.train.report`` on every rank (it is a barrier); rank 0 attaches the checkpoint."""
+    import ray.train
+
+    if rank != 0:
+        ray.train.report(metrics)
+        return
+    with tempfile.TemporaryDirectory(prefix="ckpt-") as folder:
+        save_checkpoint(Path(folder) / CHECKPOINT_FILE, cfg.model_config, run.model, optimizer=run.optimizer,
+                        scheduler=run.scheduler, step=step, extra={"metrics": metrics, "resumes": run.resumes})
+        ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(folder))
+
+
+def _load_validation(cfg: LoopConfig, p: TrainParams) -> Any:
+    if cfg.validation is None:
+        return None
+    from stages.train.validate import load_validation
+
+    return load_validation(Path(cfg.validation), p.val_size, p.val_max_images)
+
+
+def _maybe_validate(p: TrainParams, done: int, model: Any, images: Any, device: Any, logger: Any) -> dict[str, float]:
+    """Validate on rank 0 every ``val_every`` steps and at the end; logs ``val/*`` and returns them."""
+    if images is None or not (done == p.steps or (p.val_every and done % p.val_every == 0)):
+        return {}
+    from stages.train.validate import evaluate
+
+    scores = evaluate(model, images, device, p.postprocess.model_dump())  # the bare model: no DDP collective
+    metrics = {f"val_{k}": v for k, v in scores.items()}
+    if logger is not None:
+        logger.log_metrics({f"val/{k}": v for k, v in scores.items()}, step=done)
+    return metrics
+
+
+def _maybe_fault(p: TrainParams, step: int, rank: int) -> None:
+    """Test hook: SIGKILL this worker once at ``fault_step`` (the marker file makes it once)."""
+    if p.fault_step is None or step != p.fault_step or rank != 0:
+        return
+    marker = Path(p.fault_marker)
+    if marker.exists():
+        return
+    marker.touch()
+    import ray.train
+
+    # Die only once the controller has registered the checkpoints reported so far: a worker killed right
+    # after ray.train.report can lose that report (the controller collects it asynchronously), and the
+    # test should see a resume from the last checkpoint, not from the one before.
+    ray.train.get_all_reported_checkpoints(timeout_s=60)
+    os.kill(os.getpid(), signal.SIGKILL)

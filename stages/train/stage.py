@@ -1,0 +1,159 @@
+"""The ``train`` stage: train a text detector with Ray Train's TorchTrainer on a mix of datasets.
+
+Pretrain, mixtrain and finetune are three entries of this one stage type, chained by their inputs:
+each gets the previous one's ``model`` output as ``init``. Output ``model``: ``model/checkpoint.pt``,
+the models package's checkpoint object (config, weights, optimizer, scheduler, step, RNG), loadable
+with ``models.load``.
+
+Resources: the stage task itself only waits on ``trainer.fit()``; the Ray Train workers reserve the
+CPUs/GPUs (``cpus_per_worker``, ``use_gpu``). Configs therefore give train stages
+``resources: {num_cpus: 0}`` so the waiting task does not hold a CPU a worker needs (on a 2-CPU
+machine a 1-CPU task plus a 2-CPU worker would never schedule).
+
+Interruption: the Ray Train run is named after the stage's cache key and kept under ``storage_path``
+(absolute; default ``<project home>/ray_results``), so running the pipeline again after a crash or
+Ctrl-C resumes that run from its last checkpoint instead of starting over. Within one run, worker
+failures are retried ``max_failures`` times, each resuming from the last checkpoint.
+
+On a multi-node cluster the training workers read the dataset and init paths the stage task sees:
+the artifact root (and ``storage_path``) must be on a file system every node mounts.
+"""
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+from pipeline.stage import StageContext, StageDef, StageResult
+from stages.train.params import TrainParams
+
+MODEL_DIR = "model"
+
+
+def run(params: TrainParams, inputs: dict[str, Path], out_dir: Path, ctx: StageContext) -> StageResult:
+    """Train with TorchTrainer and copy the final checkpoint to ``out_dir/model/checkpoint.pt``."""
+    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    from models.checkpoint import CHECKPOINT_FILE, load_checkpoint
+    from stages.train.loop import LoopConfig, train_loop
+
+    # A models:/ or runs:/ init resolves in the pipeline's MLflow store, not this worker's default one.
+    init = resolve_init(params.init, inputs, getattr(getattr(ctx.tracking_handle(), "client", None), "tracking_uri", None))
+    loop = LoopConfig(
+        params=params.model_dump(mode="json"),
+        model_config=model_config(params, init),
+        datasets=[str(_input(inputs, d.input, "datasets")) for d in params.datasets],
+        validation=str(_input(inputs, params.validation, "validation")) if params.validation else None,
+        init_checkpoint=str(init) if init else None,
+        tracking=ctx.tracking_handle(),
+        dataset_names=[d.input for d in params.datasets],
+    )
+    if ctx.num_cpus or ctx.num_gpus:
+        # The task only waits in trainer.fit(); what it holds is lost to the workers (on a small machine
+        # the workers may then never be scheduled).
+        ctx.logger.warning("train stage task holds %s CPU / %s GPU while TorchTrainer workers need %s each; "
+                           "give train stages `resources: {num_cpus: 0}`", ctx.num_cpus, ctx.num_gpus,
+                           worker_resources(params))
+    storage = storage_path(params.storage_path)
+    name = run_name(ctx.stage_name, ctx.key)
+    ctx.logger.info("Ray Train run %s in %s: %d worker(s), %d steps, datasets %s", name, storage, params.num_workers,
+                    params.steps, ", ".join(f"{d.input}:{r:.2f}" for d, r in zip(params.datasets, params.ratios())))
+    trainer = TorchTrainer(
+        train_loop,
+        train_loop_config={"loop": loop},
+        scaling_config=ScalingConfig(num_workers=params.num_workers, use_gpu=params.use_gpu,
+                                     resources_per_worker=worker_resources(params)),
+        run_config=RunConfig(name=name, storage_path=str(storage),
+                             failure_config=FailureConfig(max_failures=params.max_failures),
+                             checkpoint_config=CheckpointConfig(num_to_keep=params.keep_checkpoints)),
+    )
+    result = trainer.fit()
+    if result.checkpoint is None:
+        raise RuntimeError(f"Ray Train run {name} finished without a checkpoint (see {storage / name})")
+    target = Path(out_dir) / MODEL_DIR
+    target.mkdir(parents=True)
+    with result.checkpoint.as_directory() as folder:
+        shutil.copy2(Path(folder) / CHECKPOINT_FILE, target / CHECKPOINT_FILE)
+    final = load_checkpoint(target / CHECKPOINT_FILE)
+    if final["step"] != params.steps:
+        raise RuntimeError(f"Ray Train run {name}: last checkpoint is at step {final['step']}, expected {params.steps}")
+    metrics = {k: float(v) for k, v in final["extra"].get("metrics", {}).items() if isinstance(v, (int, float))}
+    resumes = list(final["extra"].get("resumes", []))
+    return StageResult(
+        outputs={"model": MODEL_DIR},
+        counts={"steps": params.steps, "resumes": len(resumes)},
+        metrics=metrics,
+        datasets=[],
+        extra={"ray_run": name, "storage_path": str(storage), "resumed_at_steps": resumes,
+               "model_config": final["model_config"]},
+    )
+
+
+def resolve_init(init: str | None, inputs: dict[str, Path], tracking_uri: str | None = None) -> Path | None:
+    """The init checkpoint file: an input's folder (or file), else ``init`` read as a checkpoint URI
+    (``runs:/`` and ``models:/`` URIs are looked up at ``tracking_uri`` when given)."""
+    if init is None:
+        return None
+    from models.checkpoint import MLFLOW_SCHEMES, resolve_uri
+
+    if tracking_uri and init.split(":", 1)[0] in MLFLOW_SCHEMES:
+        import mlflow
+
+        mlflow.set_tracking_uri(tracking_uri)
+
+    if init in inputs:
+        return resolve_uri(inputs[init])
+    if "/" not in init and ":" not in init and not init.endswith(".pt"):
+        raise KeyError(f"train: init {init!r} is neither one of the stage's inputs {sorted(inputs)} nor a checkpoint path/URI")
+    return resolve_uri(init)
+
+
+def model_config(params: TrainParams, init: Path | None) -> dict[str, Any]:
+    """The detector config: ``params.model``, else the init checkpoint's, else the tiny DBNet."""
+    from models.build import detector_config, tiny_config
+    from models.checkpoint import load_checkpoint
+
+    if params.model is not None:
+        return params.model
+    if init is not None:
+        return load_checkpoint(init)["model_config"]
+    return detector_config(tiny_config("dbnet")).model_dump()
+
+
+def storage_path(configured: str | None) -> Path:
+    """Ray Train storage as an absolute path (a relative one resolves against the project home)."""
+    from pipeline.paths import project_home
+
+    if configured is None:
+        return project_home() / "ray_results"
+    path = Path(configured).expanduser()
+    return path if path.is_absolute() else project_home() / path
+
+
+def run_name(stage_name: str, key: str) -> str:
+    """The Ray Train run name: one per stage key, so a re-run of the same stage resumes its run."""
+    return f"{stage_name}-{key}"
+
+
+def worker_resources(params: TrainParams) -> dict[str, float]:
+    """Per-worker reservation: CPUs always, GPUs when ``use_gpu``."""
+    resources = {"CPU": float(params.cpus_per_worker)}
+    if params.use_gpu:
+        resources["GPU"] = float(params.gpus_per_worker if params.gpus_per_worker is not None else 1)
+    return resources
+
+
+def _input(inputs: dict[str, Path], name: str, key: str) -> Path:
+    if name not in inputs:
+        raise KeyError(f"train: {key} names input {name!r}, but the stage's inputs are {sorted(inputs)}")
+    return Path(inputs[name])
+
+
+def output_names(params: TrainParams) -> list[str]:
+    """The stage has one output, the trained model."""
+    return ["model"]
+
+
+STAGE = StageDef(name="train", fn=run, params=TrainParams, version="1", outputs=output_names,
+                 description="train a text detector with Ray Train (pretrain / mixtrain / finetune)")

@@ -1,0 +1,50 @@
+"""The train stages through the real engine: synth -> pretrain -> finetune, with a real MLflow SQLite store."""
+from __future__ import annotations
+
+import pytest
+
+from models.checkpoint import load_checkpoint
+from tests.pipeline.engine_helpers import Project
+
+pytestmark = pytest.mark.usefixtures("ray_local")
+
+TRAIN = {"type": "train", "resources": {"num_cpus": 0}, "steps": 6, "batch_size": 2, "image_size": 64, "val_size": 64,
+         "log_every": 2, "val_every": 3, "checkpoint_every": 3, "cpus_per_worker": 1, "torch_threads": 1,
+         "loader_workers": 1, "validation": "val"}
+
+
+@pytest.mark.slow
+def test_pretrain_then_finetune_through_the_engine_logs_step_metrics(tmp_path):
+    storage = str(tmp_path / "ray_results")
+    project = Project(tmp_path, {
+        "synth": {"type": "synth", "splits": {"train": 12, "test": 4}, "image_size": [64, 64],
+                  "instances_per_image": [1, 2], "font_size": [10, 16], "crops": False},
+        "pretrain": {**TRAIN, "inputs": {"data": "synth.train", "val": "synth.test"},
+                     "datasets": [{"input": "data", "ratio": 1.0}], "storage_path": storage},
+        "finetune": {**TRAIN, "inputs": {"init": "pretrain.model", "a": "synth.train", "b": "synth.test", "val": "synth.test"},
+                     "init": "init", "datasets": [{"input": "a", "ratio": 0.5}, {"input": "b", "ratio": 0.5}],
+                     "steps": 4, "lr": 1e-4, "storage_path": storage},
+    })
+    report = project.run()
+    assert {o.status for o in report.outcomes.values()} == {"done"}
+    runs = project.child_runs(report.parent_run_id)
+    client = project.client()
+    for stage, steps in (("pretrain", 6), ("finetune", 4)):
+        run = runs[stage]
+        losses = client.get_metric_history(run.info.run_id, "train/loss_total")
+        assert [m.step for m in losses] == list(range(2, steps + 1, 2))  # logged every 2 steps by rank 0
+        assert all(m.value > 0 for m in losses)
+        for name in ("train/lr", "train/images_per_s", "train/loss_bce", "train/loss_dice", "train/loss_l1"):
+            assert client.get_metric_history(run.info.run_id, name), name
+        hmean = client.get_metric_history(run.info.run_id, "val/hmean")
+        assert [m.step for m in hmean] == [3, 6] if stage == "pretrain" else [3, 4]
+        assert 0.0 <= hmean[-1].value <= 1.0
+        assert "val_hmean" in run.data.metrics and run.data.metrics["count.steps"] == steps
+    # finetune started from pretrain's weights, and its output is the models-package checkpoint
+    finetune_dir = project.complete_dirs("finetune")[0]
+    pretrain_dir = project.complete_dirs("pretrain")[0]
+    ckpt = load_checkpoint(finetune_dir / "model")
+    assert ckpt["step"] == 4 and ckpt["model_config"] == load_checkpoint(pretrain_dir / "model")["model_config"]
+    # the whole pipeline again: all cache hits, nothing retrained
+    again = project.run()
+    assert {o.status for o in again.outcomes.values()} == {"hit"}
