@@ -8,9 +8,9 @@ from tests.pipeline.engine_helpers import Project
 
 DIAMOND = {
     "a": {"type": "smoke", "message": "first"},
-    # Half a CPU each: the overlap must not depend on every other test having freed its CPUs.
-    "b": {"type": "smoke", "inputs": {"up": "a"}, "message": "left", "sleep_s": 2, "resources": {"num_cpus": 0.5}},
-    "c": {"type": "smoke", "inputs": {"up": "a.data"}, "message": "right", "sleep_s": 2, "resources": {"num_cpus": 0.5}},
+    # Half a CPU each, and 5 s: the overlap must survive other tests holding CPUs and a slow worker spawn.
+    "b": {"type": "smoke", "inputs": {"up": "a"}, "message": "left", "sleep_s": 5, "resources": {"num_cpus": 0.5}},
+    "c": {"type": "smoke", "inputs": {"up": "a.data"}, "message": "right", "sleep_s": 5, "resources": {"num_cpus": 0.5}},
     "d": {"type": "smoke", "inputs": {"left": "b", "right": "c"}, "message": "joined"},
 }
 
