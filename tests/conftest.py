@@ -23,6 +23,8 @@ def ray_local():
     import ray
 
     if not ray.is_initialized():
-        ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING", _node_ip_address="127.0.0.1",
+        # 4 logical CPUs on 2 cores: the worker pool (sized by CPUs) must hold the MLflow sink actor
+        # plus two concurrent stages, or "independent stages overlap" depends on luck.
+        ray.init(num_cpus=4, include_dashboard=False, logging_level="WARNING", _node_ip_address="127.0.0.1",
                  runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
     yield ray
