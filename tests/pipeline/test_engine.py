@@ -1,6 +1,8 @@
 """The engine for real: local Ray, SQLite MLflow, smoke stages."""
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
 from pipeline.executor import PipelineFailed
@@ -109,6 +111,7 @@ def test_mlflow_parent_child_runs_tags_and_lineage(diamond):
     parent = diamond.client().get_run(first.parent_run_id)
     assert len(parent.data.tags["config_digest"]) == 64 and parent.data.tags["ray_address"]
     second = diamond.run()
+    assert not (Path.cwd() / "mlruns").exists(), "an all-hit run must not write MLflow artifacts into the cwd"
     hits = diamond.child_runs(second.parent_run_id)
     assert all(r.data.tags["cache_hit"] == "true" for r in hits.values())
     assert hits["d"].data.tags["source_run_id"] == d.info.run_id
