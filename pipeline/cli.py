@@ -22,6 +22,9 @@ commands:
   eval-det   evaluate detection results against ground truth
   eval-rec   evaluate recognition results against ground truth
   stages     print every stage type's params (the config reference)
+  models     the MLflow model registry: list | show NAME | promote NAME VERSION | alias NAME ALIAS VERSION
+  infer      detect text in images with a registered or local model
+  sweep      tune one training stage's params with Ray Tune (Optuna + ASHA)
 """
 
 
@@ -91,5 +94,17 @@ def main(argv: list[str] | None = None) -> int:
         from stages.evaluate.cli import main_eval_rec
 
         return main_eval_rec(rest)
+    if command == "models":
+        from pipeline.registry import main_models
+
+        return main_models(rest)
+    if command == "infer":
+        from pipeline.infer import main_infer
+
+        return main_infer(rest)
+    if command == "sweep":
+        from pipeline.sweep import main_sweep
+
+        return main_sweep(rest)
     print(f"unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
     return 2

@@ -2,7 +2,7 @@
 from __future__ import annotations
 
 from pipeline.stage import StageDef
-from stages import augment, download, pseudo_label, smoke, synth, train
+from stages import augment, download, pseudo_label, register, smoke, synth, train
 from stages.convert import stage as convert_stage
 from stages.evaluate import stage as evaluate_stage
 
@@ -14,6 +14,7 @@ STAGES: dict[str, StageDef] = {
         download.STAGE,
         evaluate_stage.STAGE,
         pseudo_label.STAGE,
+        register.STAGE,
         smoke.STAGE,
         synth.STAGE,
         train.STAGE,

@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import shutil
 from pathlib import Path
-from typing import Any
+from typing import Any, Sequence
 
 from pipeline.stage import StageContext, StageDef, StageResult
 from stages.train.params import TrainParams
@@ -32,23 +32,11 @@ MODEL_DIR = "model"
 
 def run(params: TrainParams, inputs: dict[str, Path], out_dir: Path, ctx: StageContext) -> StageResult:
     """Train with TorchTrainer and copy the final checkpoint to ``out_dir/model/checkpoint.pt``."""
-    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
-    from ray.train.torch import TorchTrainer
-
     from models.checkpoint import CHECKPOINT_FILE, load_checkpoint
-    from stages.train.loop import LoopConfig, train_loop
 
     # A models:/ or runs:/ init resolves in the pipeline's MLflow store, not this worker's default one.
     init = resolve_init(params.init, inputs, getattr(getattr(ctx.tracking_handle(), "client", None), "tracking_uri", None))
-    loop = LoopConfig(
-        params=params.model_dump(mode="json"),
-        model_config=model_config(params, init),
-        datasets=[str(_input(inputs, d.input, "datasets")) for d in params.datasets],
-        validation=str(_input(inputs, params.validation, "validation")) if params.validation else None,
-        init_checkpoint=str(init) if init else None,
-        tracking=ctx.tracking_handle(),
-        dataset_names=[d.input for d in params.datasets],
-    )
+    loop = make_loop(params, inputs, init, ctx.tracking_handle())
     if ctx.num_cpus or ctx.num_gpus:
         # The task only waits in trainer.fit(); what it holds is lost to the workers (on a small machine
         # the workers may then never be scheduled).
@@ -59,15 +47,7 @@ def run(params: TrainParams, inputs: dict[str, Path], out_dir: Path, ctx: StageC
     name = run_name(ctx.stage_name, ctx.key)
     ctx.logger.info("Ray Train run %s in %s: %d worker(s), %d steps, datasets %s", name, storage, params.num_workers,
                     params.steps, ", ".join(f"{d.input}:{r:.2f}" for d, r in zip(params.datasets, params.ratios())))
-    trainer = TorchTrainer(
-        train_loop,
-        train_loop_config={"loop": loop},
-        scaling_config=ScalingConfig(num_workers=params.num_workers, use_gpu=params.use_gpu,
-                                     resources_per_worker=worker_resources(params)),
-        run_config=RunConfig(name=name, storage_path=str(storage),
-                             failure_config=FailureConfig(max_failures=params.max_failures),
-                             checkpoint_config=CheckpointConfig(num_to_keep=params.keep_checkpoints)),
-    )
+    trainer = make_trainer(params, loop, name, storage)
     result = trainer.fit()
     if result.checkpoint is None:
         raise RuntimeError(f"Ray Train run {name} finished without a checkpoint (see {storage / name})")
@@ -87,6 +67,40 @@ def run(params: TrainParams, inputs: dict[str, Path], out_dir: Path, ctx: StageC
         datasets=[],
         extra={"ray_run": name, "storage_path": str(storage), "resumed_at_steps": resumes,
                "model_config": final["model_config"]},
+    )
+
+
+def make_loop(params: TrainParams, inputs: dict[str, Path], init: Path | None, tracking: Any) -> Any:
+    """The ``LoopConfig`` every training worker gets: params, model, dataset paths, MLflow handle."""
+    from stages.train.loop import LoopConfig
+
+    return LoopConfig(
+        params=params.model_dump(mode="json"),
+        model_config=model_config(params, init),
+        datasets=[str(_input(inputs, d.input, "datasets")) for d in params.datasets],
+        validation=str(_input(inputs, params.validation, "validation")) if params.validation else None,
+        init_checkpoint=str(init) if init else None,
+        tracking=tracking,
+        dataset_names=[d.input for d in params.datasets],
+    )
+
+
+def make_trainer(params: TrainParams, loop: Any, name: str, storage: Path | str, callbacks: Sequence[Any] = ()) -> Any:
+    """The TorchTrainer of a training run (also a sweep trial's, with Tune's callbacks)."""
+    from ray.train import CheckpointConfig, FailureConfig, RunConfig, ScalingConfig
+    from ray.train.torch import TorchTrainer
+
+    from stages.train.loop import train_loop
+
+    return TorchTrainer(
+        train_loop,
+        train_loop_config={"loop": loop},
+        scaling_config=ScalingConfig(num_workers=params.num_workers, use_gpu=params.use_gpu,
+                                     resources_per_worker=worker_resources(params)),
+        run_config=RunConfig(name=name, storage_path=str(storage),
+                             failure_config=FailureConfig(max_failures=params.max_failures),
+                             checkpoint_config=CheckpointConfig(num_to_keep=params.keep_checkpoints),
+                             callbacks=list(callbacks)),
     )
 
 

@@ -1,0 +1,258 @@
+"""``python -m pipeline infer``: run a detector over images and write its detections.
+
+    python -m pipeline infer --model models:/scenetext-det@champion --images photos/ --out results/
+    python -m pipeline infer --model runs:/<run id>/model --images 'shots/**/*.jpg' --out results/ --device cuda
+    python -m pipeline infer --model artifacts/finetune/<key>/model --images img_1.jpg --out results/
+
+The model is a registry URI (``models:/NAME@ALIAS`` or ``models:/NAME/VERSION``), a ``runs:/`` URI or a
+local checkpoint (file or folder): MLflow URIs are downloaded from the tracking server, so a machine
+that can only reach the server (not the training run's files) can run it. ``--images`` is a folder
+(its image files), one file, or a glob (``**`` recurses).
+
+Output folder::
+
+    json/<stem>.json        {"file_name", "width", "height", "polygons": [[x1, y1, ...]], "scores": [...]}
+    res/res_<stem>.txt      ICDAR style, one polygon a line: x1,y1,...,xn,yn (integer pixels)
+    vis/<stem>.jpg          the image with its polygons drawn
+    predictions.json        every image as above ({"images": [...]}: what ``eval-det`` reads)
+    summary.json            model, device, settings, counts and the images skipped (with the reason)
+
+Inference is the evaluate stage's (``stages.evaluate.inference.predict``): same resizing, padding and
+post-processing, so these files re-evaluate to the numbers the evaluate stage reports. An unreadable
+image is reported and skipped. Progress goes to stderr: a bar on a terminal, plain lines otherwise.
+"""
+from __future__ import annotations
+
+import argparse
+import glob
+import json
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, TextIO
+
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
+_EXIF_ORIENTATION = 0x0112
+_CHUNK_BATCHES = 8  # batches per predict() call: an unreadable image costs a re-run of at most this much
+
+
+class InferError(RuntimeError):
+    """Bad arguments or a model that cannot be found; the message says what to do."""
+
+
+@dataclass
+class Skipped:
+    """An image that was not processed, and why."""
+
+    path: str
+    reason: str
+
+
+def infer_parser() -> argparse.ArgumentParser:
+    """Arguments of ``python -m pipeline infer``."""
+    parser = argparse.ArgumentParser(prog="python -m pipeline infer",
+                                     description="Detect text in images with a trained detector.")
+    parser.add_argument("--model", required=True,
+                        help="models:/NAME@ALIAS, models:/NAME/VERSION, runs:/RUN/PATH, or a checkpoint path")
+    parser.add_argument("--images", required=True, help="a folder, an image file, or a glob ('photos/**/*.jpg')")
+    parser.add_argument("--out", required=True, help="output folder (created)")
+    parser.add_argument("--batch-size", type=int, default=4, help="images per forward pass (default 4)")
+    parser.add_argument("--device", choices=("cpu", "cuda"), default="cpu")
+    parser.add_argument("--tracking-uri", help="MLflow server / store for models:/ and runs:/ (default: "
+                                               "MLFLOW_TRACKING_URI or the project's SQLite store)")
+    parser.add_argument("--image-size", type=int, default=1280, help="longer side the images are resized to (px)")
+    parser.add_argument("--mode", choices=("poly", "quad"), default="poly", help="polygons or 4-point boxes")
+    parser.add_argument("--thresh", type=float, default=0.3, help="probability-map binarisation threshold")
+    parser.add_argument("--box-thresh", type=float, default=0.5, help="minimum score of a kept detection")
+    parser.add_argument("--unclip-ratio", type=float, default=1.5, help="DBNet growth ratio; 0: invert the training shrink")
+    parser.add_argument("--workers", type=int, default=2, help="threads decoding and post-processing images")
+    parser.add_argument("--no-vis", action="store_true", help="do not draw the images")
+    return parser
+
+
+def main_infer(argv: list[str]) -> int:
+    """Parse and run; exit 0 (some images may be skipped), 1 when no image could be read, 2 for bad arguments."""
+    args = infer_parser().parse_args(argv)
+    try:
+        summary = run_inference(args)
+    except InferError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    print(f"{summary['images']} images, {summary['detections']} detections, {len(summary['skipped'])} skipped -> {args.out}")
+    return 0 if summary["images"] else 1
+
+
+def run_inference(args: argparse.Namespace, stream: TextIO | None = None) -> dict[str, Any]:
+    """Everything ``main_infer`` does but parsing; returns the summary written to ``summary.json``."""
+    from stages.evaluate.inference import TestImage
+
+    if args.batch_size < 1:
+        raise InferError(f"--batch-size must be >= 1, got {args.batch_size}")
+    stream = stream or sys.stderr
+    files = list_images(args.images)
+    images, skipped = probe_images(files)
+    for item in skipped:
+        print(f"skipped {item.path}: {item.reason}", file=stream)
+    model = load(args.model, args.device, args.tracking_uri)
+    out = Path(args.out)
+    for sub in ("json", "res", "vis"):
+        (out / sub).mkdir(parents=True, exist_ok=True)
+    post = {"mode": args.mode, "thresh": args.thresh, "box_thresh": args.box_thresh,
+            "unclip_ratio": args.unclip_ratio or None, "shrink_ratio": model.shrink_ratio}
+    started = time.time()
+    progress = Progress(len(images), stream)
+    records: list[dict[str, Any]] = []
+    step = args.batch_size * _CHUNK_BATCHES
+    for start in range(0, len(images), step):
+        chunk: list[TestImage] = images[start : start + step]
+        preds = _predict_chunk(model, chunk, args, post, progress, start, skipped, stream)
+        for item in chunk:
+            if item.image_id in preds:
+                records.append(write_image(out, item, preds[item.image_id], not args.no_vis))
+    progress.close()
+    summary = {"model": args.model, "checkpoint_sha256": model.sha256, "step": model.step, "device": str(model.device),
+               "settings": {"image_size": args.image_size, "batch_size": args.batch_size, **post},
+               "images": len(records), "detections": sum(len(r["scores"]) for r in records),
+               "skipped": [vars(s) for s in skipped], "seconds": round(time.time() - started, 3)}
+    (out / "predictions.json").write_text(json.dumps({"images": records}))
+    (out / "summary.json").write_text(json.dumps(summary, indent=2))
+    return summary
+
+
+def list_images(spec: str) -> list[Path]:
+    """The files ``--images`` names: a folder's image files, one file, or a glob's matches (sorted)."""
+    path = Path(spec).expanduser()
+    if path.is_dir():
+        files = sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        where = f"folder {path} has no image files ({', '.join(IMAGE_SUFFIXES)})"
+    elif path.is_file():
+        files, where = [path], ""
+    else:
+        files = sorted(Path(p) for p in glob.glob(str(path), recursive=True) if Path(p).is_file())
+        where = f"--images {spec!r} is not a folder or a file, and matches no file as a glob"
+    if not files:
+        raise InferError(where)
+    stems: dict[str, Path] = {}
+    for file in files:
+        if file.stem in stems:
+            raise InferError(f"{stems[file.stem]} and {file} have the same name stem {file.stem!r}; results are named "
+                             "after it, so run them separately")
+        stems[file.stem] = file
+    return files
+
+
+def probe_images(files: list[Path]) -> tuple[list[Any], list[Skipped]]:
+    """(TestImage per readable file with its displayed size, Skipped per file that is not an image)."""
+    from PIL import Image, UnidentifiedImageError
+
+    from stages.evaluate.inference import TestImage
+
+    images, skipped = [], []
+    for file in files:
+        try:
+            with Image.open(file) as img:
+                width, height = img.size
+                if img.getexif().get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8):
+                    width, height = height, width  # decoding applies the rotation, as cv2.imread does
+        except (UnidentifiedImageError, OSError, ValueError) as exc:
+            skipped.append(Skipped(str(file), f"not a readable image ({type(exc).__name__}: {exc})"))
+            continue
+        images.append(TestImage(file.stem, file, width, height))
+    return images, skipped
+
+
+def load(uri: str, device_name: str, tracking_uri: str | None) -> Any:
+    """The evaluate stage's LoadedModel for ``uri``; a missing registered model, version or alias is an
+    ``InferError`` listing what the registry holds."""
+    import torch
+    from mlflow.exceptions import MlflowException
+
+    from pipeline import paths, registry
+    from stages.evaluate.inference import load_model
+
+    if device_name == "cuda" and not torch.cuda.is_available():
+        raise InferError("--device cuda: torch sees no CUDA device (use --device cpu)")
+    tracking_uri = tracking_uri or paths.default_tracking_uri()
+    try:
+        registry.check_model_uri(uri, registry.registry_client(tracking_uri))
+        return load_model(uri, torch.device(device_name), tracking_uri)
+    except registry.ModelNotFound as exc:
+        raise InferError(str(exc)) from None
+    except (MlflowException, FileNotFoundError, ValueError) as exc:
+        raise InferError(f"cannot load model {uri!r}: {exc}") from None
+
+
+def _predict_chunk(model: Any, chunk: list[Any], args: argparse.Namespace, post: dict[str, Any], progress: "Progress",
+                   offset: int, skipped: list[Skipped], stream: TextIO) -> dict[str, list[Any]]:
+    """Detections of a chunk of images; an image that fails to decode is skipped (the chunk is re-run one
+    image at a time to find it)."""
+    from stages.evaluate.inference import predict
+
+    def run(items: list[Any], base: int) -> dict[str, list[Any]]:
+        return predict(model, items, image_size=args.image_size, batch_size=args.batch_size, post=post,
+                       workers=args.workers, progress=lambda done, _: progress.update(base + done))
+
+    try:
+        return run(chunk, offset)
+    except FileNotFoundError:  # read_rgb: cv2 could not decode one of them
+        pass
+    preds = {}
+    for k, item in enumerate(chunk):
+        try:
+            preds.update(run([item], offset + k))
+        except FileNotFoundError as exc:
+            skipped.append(Skipped(str(item.path), f"cannot decode ({exc})"))
+            print(f"skipped {item.path}: cannot decode", file=stream)
+    return preds
+
+
+def write_image(out: Path, item: Any, dets: list[Any], draw: bool) -> dict[str, Any]:
+    """json/<stem>.json, res/res_<stem>.txt and (with ``draw``) vis/<stem>.jpg of one image; returns the json record."""
+    from stages.evaluate.report import render_sample, submission_line, submission_name
+
+    record = {"file_name": item.path.name, "width": item.width, "height": item.height,
+              "polygons": [[int(round(v)) for v in d.points.reshape(-1)] for d in dets],
+              "scores": [round(float(d.score), 6) for d in dets]}
+    (out / "json" / f"{item.image_id}.json").write_text(json.dumps(record))
+    (out / "res" / submission_name(item.image_id)).write_text("".join(submission_line(d, False) + "\n" for d in dets))
+    if draw:
+        render_sample(item.path, [], dets, out / "vis" / f"{item.image_id}.jpg")
+    return record
+
+
+class Progress:
+    """Images done of ``total`` on ``stream``: a redrawn bar on a terminal, a line per 10% (or 30 s) otherwise."""
+
+    def __init__(self, total: int, stream: TextIO, width: int = 30):
+        self.total = max(total, 1)
+        self.stream = stream
+        self.width = width
+        self.tty = bool(getattr(stream, "isatty", lambda: False)())
+        self.started = self.last_line = time.time()
+        self.done = 0
+        self.next_decile = 1
+
+    def update(self, done: int) -> None:
+        """Report that ``done`` images are finished."""
+        self.done = min(done, self.total)
+        elapsed = max(time.time() - self.started, 1e-9)
+        rate = self.done / elapsed
+        eta = (self.total - self.done) / rate if rate > 0 else 0.0
+        text = f"{self.done}/{self.total} images, {rate:.1f} img/s, eta {eta:.0f}s"
+        if self.tty:
+            filled = round(self.width * self.done / self.total)
+            self.stream.write(f"\r[{'#' * filled}{'.' * (self.width - filled)}] {text}")
+            self.stream.flush()
+            return
+        decile = self.done * 10 // self.total
+        if decile >= self.next_decile or time.time() - self.last_line >= 30:
+            self.next_decile = decile + 1
+            self.last_line = time.time()
+            print(f"infer: {text}", file=self.stream, flush=True)
+
+    def close(self) -> None:
+        """End the bar's line."""
+        if self.tty:
+            self.stream.write("\n")
+            self.stream.flush()

@@ -1,0 +1,356 @@
+"""The MLflow model registry: register a trained detector, move its aliases, look models up.
+
+A registered version's source is the ``model/`` artifact folder (holding ``checkpoint.pt``) of the
+MLflow run that logged it: ``mlflow.register_model("runs:/...")`` cannot be used for it, since in
+MLflow 3 it looks for a *logged model* and a plain artifact is none, so versions are created with
+``MlflowClient.create_model_version(name, source=<artifact uri>, run_id=...)``.
+
+Every new version gets the alias ``candidate``. ``champion`` moves to it only when its value of the
+benchmark metric (``metric.<benchmark>`` tag, e.g. ``metric.test.hmean``) is strictly higher than the
+current champion's value of the same metric; the comparison is written on the new version as
+``champion.*`` tags. A champion that has no value for the benchmark is kept (the two cannot be
+compared); ``python -m pipeline models promote`` moves it by hand.
+
+Command line (``--tracking-uri`` defaults to ``pipeline.paths.default_tracking_uri()``)::
+
+    python -m pipeline models list
+    python -m pipeline models show NAME
+    python -m pipeline models promote NAME VERSION
+    python -m pipeline models alias NAME ALIAS VERSION
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import sys
+from collections import deque
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any, Iterable
+from urllib.parse import urlparse
+
+from mlflow import MlflowClient
+from mlflow.exceptions import MlflowException
+
+from pipeline import paths
+
+CANDIDATE = "candidate"
+CHAMPION = "champion"
+METRIC_TAG = "metric."  # version tag prefix of evaluation metrics
+DATASET_TAG = "dataset."  # version tag prefix of upstream dataset digests
+_MODELS_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>[^/]+))(?P<rest>/.*)?$")
+
+
+class ModelNotFound(LookupError):
+    """A models:/ URI names a model, version or alias the registry does not have."""
+
+
+@dataclass
+class Registration:
+    """What registering one version did; written as ``registration.json`` by the register stage."""
+
+    name: str
+    version: str
+    source: str
+    run_id: str
+    aliases: list[str]
+    decision: str  # promoted | kept | not_compared
+    reason: str
+    benchmark: str | None = None
+    value: float | None = None
+    champion_before: str | None = None
+    champion_value: float | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        """Plain data for JSON."""
+        return asdict(self)
+
+
+def registry_client(tracking_uri: str | None = None) -> MlflowClient:
+    """A client whose registry is the tracking store (the project keeps them together)."""
+    uri = tracking_uri or paths.default_tracking_uri()
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def _not_found(exc: MlflowException) -> bool:
+    # A missing alias is INVALID_PARAMETER_VALUE over REST but says "not found" in both stores.
+    return exc.error_code == "RESOURCE_DOES_NOT_EXIST" or "not found" in str(exc)
+
+
+# --- registering ------------------------------------------------------------------------------
+def ensure_registered_model(client: MlflowClient, name: str, description: str = "") -> None:
+    """Create the registered model unless it exists."""
+    try:
+        client.get_registered_model(name)
+    except MlflowException as exc:
+        if not _not_found(exc):
+            raise
+        client.create_registered_model(name, description=description or None)
+
+
+def register_version(client: MlflowClient, name: str, source: str, run_id: str | None, tags: dict[str, Any],
+                     benchmark: str | None, description: str = "", candidate_alias: str = CANDIDATE,
+                     champion_alias: str = CHAMPION) -> Registration:
+    """Create a version of ``name`` from an artifact folder, alias it ``candidate_alias`` and promote it
+    to ``champion_alias`` when it beats the champion on ``benchmark`` (see the module docstring)."""
+    ensure_registered_model(client, name)
+    clean = {k: _tag_value(v) for k, v in tags.items() if v is not None}
+    # Decide first, so the version is created with its decision tags (fewer round trips to a server).
+    result = compare_with_champion(client, name, clean, benchmark, champion_alias)
+    mv = client.create_model_version(name, source=source, run_id=run_id, tags={**clean, **_decision_tags(result)},
+                                     description=description or None)
+    result.version, result.source, result.run_id = str(mv.version), source, run_id or ""
+    result.aliases = [candidate_alias] + ([champion_alias] if result.decision == "promoted" else [])
+    for alias in result.aliases:
+        client.set_registered_model_alias(name, alias, result.version)
+    return result
+
+
+def compare_with_champion(client: MlflowClient, name: str, tags: dict[str, str], benchmark: str | None,
+                          champion_alias: str = CHAMPION) -> Registration:
+    """Decide whether a new version with ``tags`` takes ``champion_alias`` from the current one; changes nothing."""
+    reg = Registration(name, "", "", "", [], "not_compared", "", benchmark)
+    if not benchmark:
+        reg.reason = "no benchmark metric configured; promote by hand"
+        return reg
+    reg.value = _float(tags.get(METRIC_TAG + benchmark))
+    if reg.value is None:
+        reg.reason = f"this version has no {benchmark!r} metric"
+        return reg
+    current = get_alias_version(client, name, champion_alias)
+    if current is None:
+        reg.decision, reg.reason = "promoted", f"first {champion_alias}"
+        return reg
+    reg.champion_before = str(current.version)
+    reg.champion_value = _float(current.tags.get(METRIC_TAG + benchmark))
+    if reg.champion_value is None:
+        reg.decision = "kept"
+        reg.reason = f"{champion_alias} v{current.version} has no {benchmark!r} to compare with; promote by hand"
+    elif reg.value > reg.champion_value:
+        reg.decision = "promoted"
+        reg.reason = f"{benchmark} {reg.value:.4f} > {reg.champion_value:.4f} of v{current.version}"
+    else:
+        reg.decision = "kept"
+        reg.reason = f"{benchmark} {reg.value:.4f} <= {reg.champion_value:.4f} of v{current.version}"
+    return reg
+
+
+def _decision_tags(reg: Registration) -> dict[str, str]:
+    tags = {"champion.decision": reg.decision, "champion.reason": reg.reason}
+    optional = {"champion.benchmark": reg.benchmark, "champion.value": reg.value,
+                "champion.compared_with": reg.champion_before, "champion.compared_value": reg.champion_value}
+    tags.update({k: _tag_value(v) for k, v in optional.items() if v is not None})
+    return tags
+
+
+def get_alias_version(client: MlflowClient, name: str, alias: str) -> Any:
+    """The ModelVersion an alias points at, or None when the alias is not set."""
+    try:
+        return client.get_model_version_by_alias(name, alias)
+    except MlflowException as exc:
+        if _not_found(exc):
+            return None
+        raise
+
+
+def set_alias(client: MlflowClient, name: str, alias: str, version: str, reason: str = "") -> None:
+    """Point ``alias`` at ``version`` (checked to exist first), noting why on the version."""
+    _version(client, name, str(version))
+    client.set_registered_model_alias(name, alias, str(version))
+    if reason:
+        client.set_model_version_tag(name, str(version), f"{alias}.reason", reason)
+
+
+def _version(client: MlflowClient, name: str, version: str) -> Any:
+    try:
+        return client.get_model_version(name, version)
+    except MlflowException as exc:
+        if _not_found(exc):
+            raise ModelNotFound(f"model {name!r} has no version {version!r}\n{describe_registry(client)}") from None
+        raise
+
+
+def _float(text: Any) -> float | None:
+    try:
+        return float(text)
+    except (TypeError, ValueError):
+        return None
+
+
+def _tag_value(value: Any) -> str:
+    text = repr(float(value)) if isinstance(value, float) else str(value)
+    return text[:4990]  # MLflow's tag value limit is 5000 characters
+
+
+# --- what a version records --------------------------------------------------------------------
+def find_manifest(path: Path) -> Path | None:
+    """The ``manifest.json`` of the stage output folder that holds ``path`` (the output itself, or a file
+    in it): the stage folder is ``<artifact_root>/<stage>/<key>/``."""
+    path = Path(path).resolve()
+    for folder in [path, *path.parents][:4]:
+        candidate = folder / "manifest.json"
+        if candidate.is_file():
+            return candidate
+    return None
+
+
+def lineage_digests(outputs: Iterable[Path]) -> dict[str, str]:
+    """``{"dataset.<stage>.<output>": digest}`` for the given stage outputs that are datasets and every
+    dataset consumed upstream of them, walking the manifests' inputs back through the artifact root
+    (as far as it is local; a path outside any stage folder contributes nothing)."""
+    tags: dict[str, str] = {}
+    queue: deque[tuple[Path, str | None]] = deque()
+    for path in outputs:
+        manifest = find_manifest(Path(path))
+        if manifest is not None:
+            rel = Path(path).resolve().relative_to(manifest.parent.resolve()).as_posix()
+            queue.append((manifest, rel))
+    seen: set[Path] = set()
+    while queue:
+        manifest_path, rel = queue.popleft()
+        manifest = json.loads(manifest_path.read_text())
+        for name, out in manifest.get("outputs", {}).items():
+            if out.get("path") == rel and name in manifest.get("datasets", []):
+                tags[f"{DATASET_TAG}{manifest['stage']}.{name}"] = out["digest"]
+        if manifest_path in seen:
+            continue
+        seen.add(manifest_path)
+        root = manifest_path.parent.parent.parent
+        for ref in manifest.get("inputs", {}).values():
+            upstream = root / ref["stage"] / ref["key"] / "manifest.json"
+            if upstream.is_file():
+                up = json.loads(upstream.read_text())
+                queue.append((upstream, up.get("outputs", {}).get(ref["output"], {}).get("path")))
+    return dict(sorted(tags.items()))
+
+
+def metric_tags(metrics: dict[str, Any]) -> dict[str, str]:
+    """``{"metric.<name>": value}`` for every numeric metric."""
+    return {f"{METRIC_TAG}{k}": _tag_value(float(v)) for k, v in sorted(metrics.items())
+            if isinstance(v, (int, float)) and not isinstance(v, bool)}
+
+
+# --- looking up --------------------------------------------------------------------------------
+def describe_registry(client: MlflowClient) -> str:
+    """One line per registered model with its aliases: what an error about a missing model lists."""
+    models = list(client.search_registered_models())
+    if not models:
+        return f"the registry at {client.tracking_uri} holds no models"
+    lines = [f"registered models at {client.tracking_uri}:"]
+    for model in sorted(models, key=lambda m: m.name):
+        aliases = ", ".join(f"@{a}=v{v}" for a, v in sorted(model.aliases.items())) or "no aliases"
+        lines.append(f"  {model.name} ({aliases})")
+    return "\n".join(lines)
+
+
+def check_model_uri(uri: str, client: MlflowClient) -> None:
+    """Raise ``ModelNotFound`` listing the registered names and aliases when a models:/ URI does not resolve."""
+    if urlparse(uri).scheme != "models":
+        return
+    match = _MODELS_URI.match(uri)
+    if match is None:
+        raise ModelNotFound(f"{uri!r} is not models:/NAME@ALIAS or models:/NAME/VERSION")
+    name = match["name"]
+    try:
+        client.get_registered_model(name)
+    except MlflowException as exc:
+        if not _not_found(exc):
+            raise
+        raise ModelNotFound(f"{uri}: no registered model named {name!r}\n{describe_registry(client)}") from None
+    if match["alias"] and get_alias_version(client, name, match["alias"]) is None:
+        raise ModelNotFound(f"{uri}: model {name!r} has no alias {match['alias']!r}\n{describe_registry(client)}")
+    if match["version"] and match["version"] != "latest":
+        _version(client, name, match["version"])
+
+
+def show_model(client: MlflowClient, name: str) -> str:
+    """Every version of ``name``: aliases, run, source, metrics, datasets and champion decisions."""
+    try:
+        model = client.get_registered_model(name)
+    except MlflowException as exc:
+        if _not_found(exc):
+            raise ModelNotFound(f"no registered model named {name!r}\n{describe_registry(client)}") from None
+        raise
+    by_version: dict[str, list[str]] = {}
+    for alias, version in model.aliases.items():
+        by_version.setdefault(str(version), []).append(alias)
+    lines = [f"{model.name}: {model.description or ''}".rstrip(": ")]
+    versions = client.search_model_versions(f"name = '{name}'")
+    for mv in sorted(versions, key=lambda v: int(v.version), reverse=True):
+        aliases = " ".join(f"@{a}" for a in sorted(by_version.get(str(mv.version), [])))
+        lines.append(f"  v{mv.version} {aliases}".rstrip())
+        lines.append(f"    run {mv.run_id}  source {mv.source}")
+        for key in sorted(mv.tags):
+            lines.append(f"    {key} = {mv.tags[key]}")
+    return "\n".join(lines)
+
+
+def list_models(client: MlflowClient) -> str:
+    """A table of registered models: name, newest version, aliases."""
+    models = sorted(client.search_registered_models(), key=lambda m: m.name)
+    if not models:
+        return describe_registry(client)
+    rows = [("name", "versions", "aliases")]
+    for model in models:
+        versions = client.search_model_versions(f"name = '{model.name}'")
+        newest = max((int(v.version) for v in versions), default=0)
+        aliases = ", ".join(f"{a}=v{v}" for a, v in sorted(model.aliases.items())) or "-"
+        rows.append((model.name, f"{len(versions)} (newest v{newest})", aliases))
+    width = [max(len(r[i]) for r in rows) for i in range(2)]
+    return "\n".join(f"{r[0]:<{width[0]}}  {r[1]:<{width[1]}}  {r[2]}" for r in rows)
+
+
+# --- command line -------------------------------------------------------------------------------
+def models_parser() -> argparse.ArgumentParser:
+    """Arguments of ``python -m pipeline models``."""
+    uri_help = "MLflow tracking/registry URI (default: MLFLOW_TRACKING_URI or the project's SQLite store)"
+    parser = argparse.ArgumentParser(prog="python -m pipeline models", description="Manage the MLflow model registry.")
+    parser.add_argument("--tracking-uri", default=None, help=uri_help)
+    common = argparse.ArgumentParser(add_help=False)  # --tracking-uri also after the action
+    common.add_argument("--tracking-uri", default=argparse.SUPPRESS, help=uri_help)
+    sub = parser.add_subparsers(dest="action", required=True)
+    sub.add_parser("list", parents=[common], help="registered models and their aliases")
+    show = sub.add_parser("show", parents=[common], help="every version of a model with its tags")
+    show.add_argument("name")
+    promote = sub.add_parser("promote", parents=[common], help=f"make VERSION the {CHAMPION} (by hand, no comparison)")
+    promote.add_argument("name")
+    promote.add_argument("version")
+    alias = sub.add_parser("alias", parents=[common], help="point ALIAS at VERSION")
+    alias.add_argument("name")
+    alias.add_argument("alias")
+    alias.add_argument("version")
+    return parser
+
+
+def main_models(argv: list[str]) -> int:
+    """``python -m pipeline models ...``; exit 0 on success, 2 for an unknown model/version or bad arguments."""
+    args = models_parser().parse_args(argv)
+    client = registry_client(args.tracking_uri)
+    try:
+        if args.action == "list":
+            print(list_models(client))
+        elif args.action == "show":
+            print(show_model(client, args.name))
+        elif args.action == "promote":
+            before = get_alias_version(client, args.name, CHAMPION) if _exists(client, args.name) else None
+            set_alias(client, args.name, CHAMPION, args.version, reason="promoted by hand")
+            was = f" (was v{before.version})" if before is not None else ""
+            print(f"{args.name}: @{CHAMPION} -> v{args.version}{was}")
+        else:
+            set_alias(client, args.name, args.alias, args.version)
+            print(f"{args.name}: @{args.alias} -> v{args.version}")
+    except ModelNotFound as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _exists(client: MlflowClient, name: str) -> bool:
+    try:
+        client.get_registered_model(name)
+        return True
+    except MlflowException as exc:
+        if _not_found(exc):
+            raise ModelNotFound(f"no registered model named {name!r}\n{describe_registry(client)}") from None
+        raise

@@ -1,0 +1,181 @@
+"""The ``register`` stage: put the final model into the MLflow model registry.
+
+A config entry at the end of a recipe::
+
+    register:
+      type: register
+      inputs: {model: finetune.model, eval: evaluate.report}
+      name: scenetext-det
+      benchmark_metric: test.hmean      # an evaluate metric: <test set input name>.hmean
+
+Inputs: ``model``, a folder holding ``checkpoint.pt`` (the train stage's output), and optionally
+``eval``, the evaluate stage's ``report`` folder (its ``metrics.json``). The checkpoint is logged as
+the artifact ``model/checkpoint.pt`` of this stage's MLflow run and registered from there, so the
+version can be downloaded by anyone who can reach the tracking server, with no access to the artifact
+root. The version is tagged with:
+
+- ``metric.<name>``: every evaluation metric (from ``eval``);
+- ``dataset.<stage>.<output>``: the content digest of every dataset upstream of the model and the
+  evaluation (read from the stage manifests, back through the artifact root);
+- ``model.sha256`` / ``model.step`` / ``model.arch`` / ``model.backbone``;
+- ``config_digest``, ``git_commit``, ``pipeline_run_id`` (from the pipeline's parent run, else this checkout);
+- ``champion.*``: the comparison with the current champion on ``benchmark_metric``.
+
+It gets the alias ``candidate``; ``champion`` moves to it only when it beats the current champion on
+``benchmark_metric`` (see ``pipeline.registry``).
+
+Tracking: the stage needs an MLflow run. Under the engine it uses its own stage run (and the
+pipeline's tracking URI); ``tracking_uri`` is ignored there. Called directly (``LocalContext``, no
+tracking) it creates a run in ``experiment`` at ``tracking_uri``, and fails with a clear message when
+``tracking_uri`` is not set either.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field
+
+from pipeline.stage import StageContext, StageDef, StageParams, StageResult
+
+INPUTS = ("model", "eval")
+OUTPUT = "registration.json"
+
+
+class RegisterParams(StageParams):
+    """Params of the register stage."""
+
+    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="registered model name, e.g. scenetext-det")
+    benchmark_metric: str | None = Field(None, description="evaluation metric deciding the champion, e.g. test.hmean "
+                                                           "(higher is better); null: never promote automatically")
+    candidate_alias: str = Field("candidate", description="alias every new version gets")
+    champion_alias: str = Field("champion", description="alias of the best version on benchmark_metric")
+    description: str = Field("", description="description of the new version")
+    tracking_uri: str | None = Field(None, description="MLflow store when run outside the engine (ignored under it)")
+    experiment: str = Field("register", description="experiment of the run created outside the engine")
+
+
+def run(params: RegisterParams, inputs: dict[str, Path], out_dir: Path, ctx: StageContext) -> StageResult:
+    """Log the checkpoint on an MLflow run, register it, move the aliases; write ``registration.json``."""
+    from pipeline import registry
+
+    unknown = sorted(set(inputs) - set(INPUTS))
+    if "model" not in inputs or unknown:
+        raise ValueError(f"register: inputs must be 'model' (a folder with checkpoint.pt) and optionally 'eval' "
+                         f"(the evaluate stage's report); got {sorted(inputs)}")
+    checkpoint = checkpoint_file(Path(inputs["model"]))
+    metrics, eval_models = read_eval(Path(inputs["eval"])) if "eval" in inputs else ({}, {})
+    sha = _sha256(checkpoint)
+    _check_same_model(sha, eval_models)
+    run_id, tracking_uri = _mlflow_run(params, ctx, checkpoint)
+    client = registry.registry_client(tracking_uri)
+    run = client.get_run(run_id)
+    tags = {**version_tags(checkpoint, sha), **registry.metric_tags(metrics), **run_context_tags(client, run),
+            **registry.lineage_digests([Path(p) for p in inputs.values()])}
+    source = f"{run.info.artifact_uri.rstrip('/')}/model"
+    reg = registry.register_version(client, params.name, source, run_id, tags, params.benchmark_metric,
+                                    params.description, params.candidate_alias, params.champion_alias)
+    ctx.logger.info("register: %s v%s from %s; %s: %s", reg.name, reg.version, source, params.champion_alias, reg.reason)
+    (Path(out_dir) / OUTPUT).write_text(json.dumps({**reg.to_dict(), "tags": tags}, indent=2))
+    return StageResult(outputs={"registration": OUTPUT},
+                       metrics={"version": float(reg.version), "promoted": float(reg.decision == "promoted")},
+                       artifacts=[OUTPUT], datasets=[],
+                       extra={"name": reg.name, "version": reg.version, "decision": reg.decision, "aliases": reg.aliases})
+
+
+def checkpoint_file(path: Path) -> Path:
+    """``checkpoint.pt`` of a model folder (or the file itself)."""
+    from models.checkpoint import CHECKPOINT_FILE
+
+    file = path / CHECKPOINT_FILE if path.is_dir() else path
+    if not file.is_file():
+        raise FileNotFoundError(f"register: input 'model' {path} holds no {CHECKPOINT_FILE}")
+    return file
+
+
+def read_eval(path: Path) -> tuple[dict[str, float], dict[str, Any]]:
+    """(metrics, evaluated models) of an evaluate report folder or its ``metrics.json``."""
+    file = path / "metrics.json" if path.is_dir() else path
+    if not file.is_file():
+        raise FileNotFoundError(f"register: input 'eval' {path} holds no metrics.json (give the evaluate stage's report)")
+    data = json.loads(file.read_text())
+    if not isinstance(data.get("metrics"), dict):
+        raise ValueError(f"register: {file} has no 'metrics' mapping")
+    return data["metrics"], data.get("models", {})
+
+
+def _check_same_model(sha: str, eval_models: dict[str, Any]) -> None:
+    # A mis-wired recipe (evaluating one model, registering another) would tag a version with numbers
+    # that are not its own.
+    evaluated = eval_models.get("model", {}).get("sha256")
+    if evaluated and evaluated != sha:
+        raise ValueError(f"register: the 'eval' report scored a model with sha256 {evaluated[:12]}..., not the "
+                         f"'model' input ({sha[:12]}...); wire eval to the evaluation of this model")
+
+
+def version_tags(checkpoint: Path, sha: str) -> dict[str, Any]:
+    """What the checkpoint says about itself: digest, step, architecture."""
+    from models.checkpoint import load_checkpoint
+
+    ckpt = load_checkpoint(checkpoint)
+    cfg = ckpt["model_config"]
+    return {"model.sha256": sha, "model.step": ckpt["step"], "model.arch": cfg.get("arch"),
+            "model.backbone": cfg.get("backbone", {}).get("name")}
+
+
+def run_context_tags(client: Any, run: Any) -> dict[str, str]:
+    """config digest, git commit and pipeline run of the MLflow run's parent (the pipeline run), else this checkout."""
+    from pipeline.paths import git_commit
+
+    tags = run.data.tags
+    parent_id = tags.get("mlflow.parentRunId")
+    parent = client.get_run(parent_id).data.tags if parent_id else {}
+    out = {"pipeline_run_id": parent_id, "config_digest": parent.get("config_digest"),
+           "git_commit": parent.get("git_commit") or git_commit(), "stage_key": tags.get("cache_key")}
+    return {k: v for k, v in out.items() if v}
+
+
+def _mlflow_run(params: RegisterParams, ctx: StageContext, checkpoint: Path) -> tuple[str, str]:
+    """(run id, tracking URI) of the run that now holds ``model/checkpoint.pt``."""
+    handle = ctx.tracking_handle()
+    if handle is not None:
+        handle.log_artifact(checkpoint, "model")
+        return handle.run_id, handle.client.tracking_uri
+    if params.tracking_uri is None:
+        raise RuntimeError("register: no MLflow run to log the model on: run the stage through the pipeline "
+                           "(python pipeline/run.py), or set the stage's tracking_uri when calling it directly")
+    return _own_run(params.tracking_uri, params.experiment, checkpoint)
+
+
+def _own_run(tracking_uri: str, experiment: str, checkpoint: Path) -> tuple[str, str]:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(tracking_uri)
+    found = client.get_experiment_by_name(experiment)
+    if found is not None:
+        experiment_id = found.experiment_id
+    else:
+        experiment_id = client.create_experiment(experiment, artifact_location=_artifact_location(tracking_uri, experiment))
+    run_id = client.create_run(experiment_id, run_name="register", tags={"stage": "register"}).info.run_id
+    client.log_artifact(run_id, str(checkpoint), "model")
+    client.set_terminated(run_id, "FINISHED")
+    return run_id, tracking_uri
+
+
+def _artifact_location(tracking_uri: str, experiment: str) -> str | None:
+    # A SQLite store has no artifact root of its own (MLflow would use a folder relative to the
+    # working directory): keep the artifacts beside the database file.
+    if tracking_uri.startswith("sqlite:///"):
+        return (Path(tracking_uri.removeprefix("sqlite:///")).parent / "mlartifacts" / experiment).as_uri()
+    return None
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
+STAGE = StageDef(name="register", fn=run, params=RegisterParams, version="1", outputs=lambda p: ["registration"],
+                 description="register the final model in the MLflow registry (candidate / champion aliases)")

@@ -1,0 +1,266 @@
+"""The model registry: the register stage, champion promotion, models:/ resolution, the `models` CLI.
+
+Every test runs twice: against the default SQLite store and against a real `mlflow server` on 127.0.0.1
+that serves the artifacts itself (``mlflow-artifacts:/`` URIs), so a client downloads a model over HTTP
+and never sees the server's files.
+"""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+import mlflow
+import pytest
+import torch
+
+from pipeline import registry
+from pipeline.cli import main
+from pipeline.stage import LocalContext
+from stages.register.stage import RegisterParams, run as register_run
+from tests.pipeline.processes import MlflowServer, wait_http
+from tests.stages.evaluate.evalsets import save_tiny_checkpoint
+
+
+class ProxiedMlflowServer(MlflowServer):
+    """`mlflow server` that stores and serves artifacts itself: runs get ``mlflow-artifacts:/`` URIs."""
+
+    def start(self) -> None:
+        cmd = [self.python, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(self.port),
+               "--backend-store-uri", f"sqlite:///{self.root / 'server.db'}",
+               "--artifacts-destination", (self.root / "server-artifacts").as_uri(), "--workers", "1"]
+        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        wait_http(f"{self.uri}/health", timeout_s=120)
+
+
+# One store of each kind for the whole session, shared with test_infer (which imports these fixtures: an
+# imported fixture is a second definition, so the instances live here, not in pytest's fixture cache).
+_STORES: dict[str, str] = {}
+
+
+@pytest.fixture(scope="session")
+def sqlite_store(tmp_path_factory) -> str:
+    """The default kind of store: a SQLite file."""
+    if "sqlite" not in _STORES:
+        _STORES["sqlite"] = f"sqlite:///{tmp_path_factory.mktemp('store-sqlite') / 'mlruns.db'}"
+    return _STORES["sqlite"]
+
+
+@pytest.fixture(scope="session")
+def server_store(tmp_path_factory, request) -> str:
+    """A live MLflow server serving its own artifacts, started once per session."""
+    if "server" not in _STORES:
+        server = ProxiedMlflowServer(tmp_path_factory.mktemp("store-server"), sys.executable)
+        server.start()
+        request.config.add_cleanup(server.stop)  # at the end of the session
+        _STORES["server"] = server.uri
+    return _STORES["server"]
+
+
+@pytest.fixture(params=["sqlite", "server"])
+def store(request) -> str:
+    """Each test runs against both stores (the session keeps one of each)."""
+    return request.getfixturevalue(f"{request.param}_store")
+
+
+def unique(prefix: str = "det") -> str:
+    return f"{prefix}-{uuid.uuid4().hex[:8]}"
+
+
+def fake_pipeline(root: Path, hmean: float | None, seed: int) -> dict[str, Path]:
+    """Stage folders as the engine lays them out (``<root>/<stage>/<key>/`` + manifest.json): a synth
+    dataset, a trained model that consumed it, and an evaluation report of that model."""
+    def stage(name: str, key: str, outputs: dict, inputs: dict, datasets: list) -> Path:
+        folder = root / name / key
+        folder.mkdir(parents=True)
+        manifest = {"stage": name, "key": key, "outputs": outputs, "inputs": inputs, "datasets": datasets}
+        (folder / "manifest.json").write_text(json.dumps(manifest))
+        return folder
+
+    synth = stage("synth", f"s{seed}", {"train": {"path": "train", "digest": f"train-digest-{seed}"},
+                                        "test": {"path": "test", "digest": f"test-digest-{seed}"}}, {}, ["train", "test"])
+    train = stage("finetune", f"t{seed}", {"model": {"path": "model", "digest": "m"}},
+                  {"synth": {"stage": "synth", "key": f"s{seed}", "output": "train"}}, [])
+    model = save_tiny_checkpoint(train / "model", seed=seed)
+    out = {"model": model}
+    if hmean is not None:
+        evaluate = stage("evaluate", f"e{seed}", {"report": {"path": "report", "digest": "r"}},
+                         {"test": {"stage": "synth", "key": f"s{seed}", "output": "test"},
+                          "model": {"stage": "finetune", "key": f"t{seed}", "output": "model"}}, [])
+        sha = registry_sha(model / "checkpoint.pt")
+        (evaluate / "report").mkdir()
+        (evaluate / "report" / "metrics.json").write_text(json.dumps(
+            {"metrics": {"test.hmean": hmean, "test.precision": 0.9}, "models": {"model": {"sha256": sha}}}))
+        out["eval"] = evaluate / "report"
+    return out
+
+
+def registry_sha(path: Path) -> str:
+    import hashlib
+
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def register(store: str, tmp_path: Path, name: str, hmean: float | None, seed: int) -> dict:
+    inputs = fake_pipeline(tmp_path / f"art{seed}", hmean, seed)
+    params = RegisterParams(name=name, benchmark_metric="test.hmean", tracking_uri=store)
+    out = tmp_path / f"out{seed}"
+    out.mkdir()
+    result = register_run(params, inputs, out, LocalContext("register"))
+    assert result.outputs == {"registration": "registration.json"}
+    return json.loads((out / "registration.json").read_text())
+
+
+def test_champion_moves_only_to_a_better_model_and_the_comparison_is_recorded(store, tmp_path):
+    name = unique()
+    client = registry.registry_client(store)
+    first = register(store, tmp_path, name, 0.5, seed=1)
+    assert (first["version"], first["decision"], sorted(first["aliases"])) == ("1", "promoted", ["candidate", "champion"])
+
+    better = register(store, tmp_path, name, 0.7, seed=2)
+    assert better["decision"] == "promoted" and better["champion_before"] == "1" and better["champion_value"] == 0.5
+    assert str(registry.get_alias_version(client, name, "champion").version) == "2"
+
+    worse = register(store, tmp_path, name, 0.6, seed=3)
+    assert worse["decision"] == "kept" and worse["aliases"] == ["candidate"]
+    assert str(registry.get_alias_version(client, name, "champion").version) == "2"
+    assert str(registry.get_alias_version(client, name, "candidate").version) == "3"
+    tags = client.get_model_version(name, "3").tags
+    assert tags["champion.decision"] == "kept" and tags["champion.compared_with"] == "2"
+    assert float(tags["champion.value"]) == 0.6 and float(tags["champion.compared_value"]) == 0.7
+    assert "0.6000 <= 0.7000 of v2" in tags["champion.reason"]
+    # What the version records: metrics, the upstream datasets' digests, the checkpoint itself.
+    assert float(tags["metric.test.hmean"]) == 0.6 and float(tags["metric.test.precision"]) == 0.9
+    assert tags["dataset.synth.train"] == "train-digest-3" and tags["dataset.synth.test"] == "test-digest-3"
+    assert tags["model.arch"] == "dbnet" and tags["model.step"] == "0" and len(tags["model.sha256"]) == 64
+    assert tags.get("git_commit")
+
+
+def test_equal_score_and_unscored_versions_do_not_take_the_champion(store, tmp_path):
+    name = unique()
+    register(store, tmp_path, name, 0.5, seed=1)
+    tie = register(store, tmp_path, name, 0.5, seed=2)
+    assert tie["decision"] == "kept"
+    unscored = register(store, tmp_path, name, None, seed=3)
+    assert unscored["decision"] == "not_compared" and "has no 'test.hmean'" in unscored["reason"]
+    client = registry.registry_client(store)
+    assert str(registry.get_alias_version(client, name, "champion").version) == "1"
+    assert str(registry.get_alias_version(client, name, "candidate").version) == "3"
+
+
+def test_models_uris_resolve_to_the_registered_checkpoint(store, tmp_path):
+    from models.checkpoint import load_checkpoint
+    from stages.train.stage import resolve_init
+
+    name = unique()
+    register(store, tmp_path, name, 0.5, seed=4)
+    register(store, tmp_path, name, 0.4, seed=5)
+    expected = {v: torch.load(tmp_path / f"art{s}" / "finetune" / f"t{s}" / "model" / "checkpoint.pt")["state_dict"]
+                for v, s in (("1", 4), ("2", 5))}
+    mlflow.set_tracking_uri(store)
+    for uri, version in ((f"models:/{name}@champion", "1"), (f"models:/{name}@candidate", "2"), (f"models:/{name}/2", "2")):
+        state = load_checkpoint(uri)["state_dict"]
+        assert all(torch.equal(state[k], expected[version][k]) for k in state), uri
+    # A train stage's `init: models:/NAME@champion` resolves in the pipeline's store (set from the stage's run).
+    mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'elsewhere.db'}")
+    init = resolve_init(f"models:/{name}@champion", {}, store)
+    assert registry_sha(init) == registry_sha(tmp_path / "art4" / "finetune" / "t4" / "model" / "checkpoint.pt")
+    version = registry.registry_client(store).get_model_version(name, "1")
+    assert version.source.startswith("mlflow-artifacts:/" if store.startswith("http") else "file://")
+
+
+def test_missing_model_version_or_alias_lists_what_the_registry_holds(store, tmp_path):
+    name = unique()
+    register(store, tmp_path, name, 0.5, seed=6)
+    client = registry.registry_client(store)
+    for uri, problem in ((f"models:/{name}-nope@champion", "no registered model named"),
+                         (f"models:/{name}@gold", "has no alias 'gold'"), (f"models:/{name}/9", "has no version '9'")):
+        with pytest.raises(registry.ModelNotFound) as err:
+            registry.check_model_uri(uri, client)
+        assert problem in str(err.value) and f"{name} (@candidate=v1, @champion=v1)" in str(err.value)
+
+
+def test_models_cli_list_show_promote_alias(store, tmp_path, capsys):
+    name = unique()
+    register(store, tmp_path, name, 0.7, seed=7)
+    register(store, tmp_path, name, 0.6, seed=8)
+    capsys.readouterr()
+    assert main(["models", "--tracking-uri", store, "list"]) == 0
+    listing = capsys.readouterr().out
+    assert f"{name}" in listing and "2 (newest v2)" in listing and "candidate=v2, champion=v1" in listing
+    assert main(["models", "--tracking-uri", store, "promote", name, "2"]) == 0
+    assert f"@champion -> v2 (was v1)" in capsys.readouterr().out
+    assert main(["models", "alias", name, "staging", "1", "--tracking-uri", store]) == 0
+    assert main(["models", "--tracking-uri", store, "show", name]) == 0
+    shown = capsys.readouterr().out
+    assert "v2 @candidate @champion" in shown and "v1 @staging" in shown and "champion.reason = promoted by hand" in shown
+    assert main(["models", "--tracking-uri", store, "promote", name, "7"]) == 2
+    assert "has no version '7'" in capsys.readouterr().err
+    assert main(["models", "--tracking-uri", store, "show", "nothing-" + name]) == 2
+
+
+def test_register_stage_refuses_bad_inputs_and_runs_without_tracking(tmp_path):
+    inputs = fake_pipeline(tmp_path / "art", 0.5, seed=9)
+    ctx = LocalContext("register")
+    with pytest.raises(RuntimeError, match="no MLflow run to log the model on"):
+        register_run(RegisterParams(name="x"), inputs, tmp_path, ctx)
+    with pytest.raises(ValueError, match="inputs must be 'model'"):
+        register_run(RegisterParams(name="x"), {"eval": inputs["eval"]}, tmp_path, ctx)
+    other = fake_pipeline(tmp_path / "other", 0.5, seed=10)
+    with pytest.raises(ValueError, match="scored a model with sha256"):
+        register_run(RegisterParams(name="x", tracking_uri=f"sqlite:///{tmp_path / 'm.db'}"),
+                     {"model": inputs["model"], "eval": other["eval"]}, tmp_path, ctx)
+
+
+def test_lineage_walks_manifests_back_through_the_artifact_root(tmp_path):
+    inputs = fake_pipeline(tmp_path, 0.5, seed=11)
+    assert registry.lineage_digests([inputs["model"], inputs["eval"]]) == {
+        "dataset.synth.test": "test-digest-11", "dataset.synth.train": "train-digest-11"}
+    # A dataset given directly counts itself; a path outside any stage folder adds nothing.
+    (tmp_path / "synth" / "s11" / "train").mkdir()
+    direct = registry.lineage_digests([tmp_path / "synth" / "s11" / "train", tmp_path])
+    assert direct == {"dataset.synth.train": "train-digest-11"}
+
+
+
+@pytest.mark.slow
+def test_pipeline_trains_from_the_champion_and_registers_its_result(tmp_path, ray_local):
+    """synth -> train (init: models:/NAME@champion) -> evaluate -> register, through the engine and SQLite."""
+    from tests.pipeline.engine_helpers import Project
+
+    project = Project(tmp_path, {})
+    name = unique()
+    seeded = fake_pipeline(tmp_path / "seed", 0.0, seed=12)  # the current champion: scored 0.0 on test.hmean
+    register_run(RegisterParams(name=name, benchmark_metric="test.hmean", tracking_uri=project.tracking_uri), seeded,
+                 tmp_path, LocalContext("register"))
+    synth = {"type": "synth", "splits": {"train": 4, "test": 2}, "image_size": [64, 64], "font_size": [12, 20],
+             "instances_per_image": [1, 2], "crops": False, "image_format": "png"}
+    train = {"type": "train", "resources": {"num_cpus": 0}, "inputs": {"train": "synth.train"},
+             "init": f"models:/{name}@champion", "datasets": [{"input": "train", "ratio": 1.0}], "steps": 2,
+             "batch_size": 2, "image_size": 64, "loader_workers": 0, "cpus_per_worker": 1, "bf16": False,
+             "storage_path": str(tmp_path / "ray")}
+    evaluate = {"type": "evaluate", "inputs": {"model": "train.model", "test": "synth.test"}, "image_size": 64,
+                "num_render": 0}
+    reg = {"type": "register", "inputs": {"model": "train.model", "eval": "evaluate.report"}, "name": name,
+           "benchmark_metric": "test.hmean"}
+    project = Project(tmp_path, {"synth": synth, "train": train, "evaluate": evaluate, "register": reg})
+    report = project.run()
+    assert report.count("done") == 4
+    registration = project.manifest(report, "register")["extra"]
+    assert registration["version"] == "2"
+    client = registry.registry_client(project.tracking_uri)
+    version = client.get_model_version(name, "2")
+    runs = project.child_runs(report.parent_run_id)
+    parent = client.get_run(report.parent_run_id)
+    assert version.run_id == runs["register"].info.run_id
+    assert version.tags["config_digest"] == parent.data.tags["config_digest"]
+    assert version.tags["pipeline_run_id"] == report.parent_run_id
+    synth_out = project.manifest(report, "synth")["outputs"]
+    assert version.tags["dataset.synth.train"] == synth_out["train"]["digest"]
+    assert version.tags["dataset.synth.test"] == synth_out["test"]["digest"]
+    assert float(version.tags["metric.test.hmean"]) == project.manifest(report, "evaluate")["metrics"]["test.hmean"]
+    assert version.tags["model.step"] == "2"
+    assert version.tags["champion.decision"] in ("promoted", "kept") and version.tags["champion.compared_with"] == "1"
+    assert {f.path for f in client.list_artifacts(version.run_id, "model")} == {"model/checkpoint.pt"}
