@@ -193,6 +193,8 @@ def check_word_image(unit: str | bytes) -> tuple[bytes, int, int] | Skipped:
             return Skipped(reason, "", f"{unit}: {exc}")
     else:
         data = unit
+    if not data:  # zero-byte files occur in real sets (MJSynth)
+        return Skipped("empty_image", "", unit if isinstance(unit, str) else "empty image bytes")
     image = decode_image(data, cv2.IMREAD_GRAYSCALE)  # grayscale: the cheapest full decode
     if image is None:
         return Skipped("unreadable_image", "", f"{unit if isinstance(unit, str) else 'image bytes'}: "

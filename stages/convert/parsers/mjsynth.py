@@ -7,7 +7,8 @@ one image a line with its lexicon index::
 
 The label is in the file name, ``<n>_<word>_<lexicon index>.jpg``: the text between the first and the last
 underscore, case kept. The lexicon index is checked to be an integer and otherwise unused. The release
-contains some zero-byte images: they are skipped (``empty_image``), as are missing ones.
+contains some zero-byte images: the convert stage skips them when it reads them (``empty_image``), and
+missing ones (``missing_image``).
 """
 from __future__ import annotations
 

@@ -20,12 +20,13 @@ Two native layouts, chosen by the annotation file's suffix:
 
    Skips name the item as ``<file>:data_list/<index, 0-based>``.
 
-Every record's image must exist and be non-empty (``missing_image`` / ``empty_image`` otherwise).
+Image files are not touched here: the convert stage's shards read every image anyway, and report a
+missing, empty or undecodable one (``missing_image`` / ``empty_image`` / ``unreadable_image``). A check
+here would cost the single-threaded parse one file-system call per word.
 """
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any, Iterator
 
@@ -57,21 +58,8 @@ def split_line(line: str) -> tuple[str, str] | None:
     return path, label
 
 
-def check_image(path: Path) -> str | None:
-    """Why a word image is unusable ("missing_image", "empty_image"), or None. One stat, no decoding:
-    zero-byte files occur in real sets (MJSynth) and cannot be decoded."""
-    try:
-        size = os.stat(path).st_size
-    except OSError:
-        return "missing_image"
-    return "empty_image" if size == 0 else None
-
-
-def crop(image: Path, label: str, source: str) -> CropRecord | Skipped:
-    """A CropRecord for an existing, non-empty image; else the Skipped saying why."""
-    problem = check_image(image)
-    if problem is not None:
-        return Skipped(problem, source, str(image))
+def crop(image: Path, label: str, source: str) -> CropRecord:
+    """The CropRecord of one word image (whether the file is usable is decided when it is read)."""
     return CropRecord(label=label, image_path=image, source=source)
 
 

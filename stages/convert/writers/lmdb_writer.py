@@ -6,6 +6,8 @@ That project's ``LmdbDataset``, ABINet/BINet and MMOCR read it unchanged.
 """
 from __future__ import annotations
 
+import os
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
 
@@ -20,12 +22,20 @@ class LmdbWriter:
     Samples are buffered and committed every ``commit_every`` puts, so memory holds at most one batch.
     The environment is opened without a lock file: one writer owns the folder while it is being built,
     and leaving no ``lock.mdb`` (which records process ids) keeps the output byte-identical across runs.
+
+    Commits do not wait for the disk: after each one a background thread flushes the data file
+    (``fdatasync``) while the caller prepares the next batch, and ``close`` makes the whole database
+    durable. Flushing only at the end would leave the whole database's write-back to ``close``, where
+    nothing else can run beside it.
     """
 
     def __init__(self, path: Path | str, map_size: int = DEFAULT_MAP_SIZE, commit_every: int = 1000):
         self.path = Path(path)
         self.path.mkdir(parents=True, exist_ok=True)
         self._env = lmdb.open(str(self.path), map_size=map_size, lock=False, sync=False, meminit=True)
+        self._data_fd = os.open(self.path / "data.mdb", os.O_RDONLY)
+        self._flusher = ThreadPoolExecutor(max_workers=1, thread_name_prefix="lmdb-flush")
+        self._flushing: Future | None = None
         self._commit_every = commit_every
         self._pending: list[tuple[bytes, bytes]] = []
         self._count = 0
@@ -55,6 +65,7 @@ class LmdbWriter:
         self._pending.append((b"label-%09d" % self._count, label.encode("utf-8")))
         if len(self._pending) >= 2 * self._commit_every:
             self._flush()
+            self._flush_in_background()
         return self._count
 
     def close(self) -> None:
@@ -63,6 +74,7 @@ class LmdbWriter:
             return
         self._pending.append((b"num-samples", str(self._count).encode("ascii")))
         self._flush()
+        self._stop_flusher()
         self._env.sync(True)
         self._env.close()
         self._closed = True
@@ -71,16 +83,28 @@ class LmdbWriter:
         """Close without committing pending samples or ``num-samples`` (the output is incomplete)."""
         if not self._closed:
             self._pending.clear()
+            self._stop_flusher()
             self._env.close()
             self._closed = True
+
+    def _flush_in_background(self) -> None:
+        """Start writing committed pages to disk unless the previous flush is still running."""
+        if self._flushing is None or self._flushing.done():
+            if self._flushing is not None:
+                self._flushing.result()  # an I/O error surfaces here, not at close
+            self._flushing = self._flusher.submit(os.fdatasync, self._data_fd)
+
+    def _stop_flusher(self) -> None:
+        # A failed background flush needs no report here: close's final sync meets the same I/O error.
+        self._flusher.shutdown(wait=True)
+        os.close(self._data_fd)
 
     def _flush(self) -> None:
         """Write the pending batch in one transaction, growing the map until it fits."""
         while self._pending:
             try:
                 with self._env.begin(write=True) as txn:
-                    for key, value in self._pending:
-                        txn.put(key, value)
+                    txn.cursor().putmulti(self._pending)  # one call into C for the whole batch
                 self._pending.clear()
             except lmdb.MapFullError:
                 # The failed transaction was aborted, so nothing of the batch is in the file: retry it whole.

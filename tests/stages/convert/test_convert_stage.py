@@ -128,11 +128,17 @@ def test_rec_stores_ready_crops_unchanged_and_skips_bad_ones(tmp_path):
     (tmp_path / "in" / "words" / "broken.png").write_bytes(b"\x89PNG broken")
     items = [CropRecord(f"label{i}", image_path=p, source=f"list.txt:{i + 1}") for i, p in enumerate(words)]
     items.insert(3, CropRecord("bad", image_path=tmp_path / "in" / "words" / "broken.png", source="list.txt:99"))
+    (tmp_path / "in" / "words" / "empty.png").write_bytes(b"")  # zero-byte files occur in MJSynth
+    items.insert(7, CropRecord("empty", image_path=tmp_path / "in" / "words" / "empty.png", source="list.txt:98"))
+    items.insert(9, CropRecord("gone", image_path=tmp_path / "in" / "words" / "gone.png", source="list.txt:97"))
     items.append(CropRecord("inline", image_bytes=words[0].read_bytes(), source="db:1"))
-    params = ConvertParams(format="icdar2015", annotations="list.txt", images="words", task="rec", shards=2)
+    params = ConvertParams(format="icdar2015", annotations="list.txt", images="words", task="rec", shards=2,
+                           max_bad_fraction=0.2)
     result = convert(iter(items), params, tmp_path / "in", tmp_path / "out", LocalContext())
     assert result.outputs == {"crops": "crops.lmdb", "manifest": "manifest.parquet"}
-    assert result.counts["crops"] == 31 and result.counts["unreadable_image"] == 1 and result.counts["bad_items"] == 1
+    assert result.counts["crops"] == 31 and result.counts["bad_items"] == 3
+    assert (result.counts["unreadable_image"], result.counts["empty_image"], result.counts["missing_image"]) == (1, 1, 1)
+    assert result.extra["first_bad"].startswith("list.txt:99: unreadable_image")
     stored = _read_lmdb(tmp_path / "out" / "crops.lmdb")
     assert [label for _, label in stored] == [f"label{i}" for i in range(30)] + ["inline"]
     assert stored[5][0] == words[5].read_bytes()  # ready-made images are not re-encoded
