@@ -76,14 +76,20 @@ def write_submission(path: Path, image_ids: Iterable[str], preds: dict[str, list
     return lines
 
 
-def render_sample(image_path: Path, gts: list[GtPoly], dets: list[DetPoly], out: Path) -> None:
-    """Draw ground truth (green; don't care grey) and detections (red) on the image; write a PNG."""
+def read_for_render(image_path: Path) -> tuple[np.ndarray, float]:
+    """(BGR image shrunk to at most RENDER_MAX_SIDE px, the scale applied) for drawing a sample on."""
     bgr = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
     if bgr is None:
         raise FileNotFoundError(f"cannot read image {image_path}")
     s = min(1.0, RENDER_MAX_SIDE / max(bgr.shape[:2]))
     if s < 1.0:
         bgr = cv2.resize(bgr, (round(bgr.shape[1] * s), round(bgr.shape[0] * s)), interpolation=cv2.INTER_AREA)
+    return bgr, s
+
+
+def render_sample(image_path: Path, gts: list[GtPoly], dets: list[DetPoly], out: Path) -> None:
+    """Draw ground truth (green; don't care grey) and detections (red) on the image; write a PNG."""
+    bgr, s = read_for_render(image_path)
     thick = max(1, round(max(bgr.shape[:2]) / 400))
 
     def draw(points: np.ndarray, colour: tuple[int, int, int]) -> None:

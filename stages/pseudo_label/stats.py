@@ -21,7 +21,6 @@ WEIGHT_BINS = 10  # weight histogram: [0, 0.1), ..., [0.9, 1.0]
 QUALITY_BINS = 20  # quality histogram of every fused instance, dropped ones included: where to put low / high
 IGNORE_BGR = (160, 160, 160)
 DROPPED_BGR = (120, 40, 0)
-RENDER_MAX_SIDE = 1024
 
 
 @dataclass
@@ -121,12 +120,9 @@ def weight_colour(weight: float) -> tuple[int, int, int]:
 
 def render(image: LabeledImage, out: Path) -> None:
     """Draw one image's pseudo-labels coloured by weight (see the module docstring); write a PNG."""
-    bgr = cv2.imread(str(image.path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise FileNotFoundError(f"cannot read image {image.path}")
-    s = min(1.0, RENDER_MAX_SIDE / max(bgr.shape[:2]))
-    if s < 1.0:
-        bgr = cv2.resize(bgr, (round(bgr.shape[1] * s), round(bgr.shape[0] * s)), interpolation=cv2.INTER_AREA)
+    from stages.evaluate.report import read_for_render
+
+    bgr, s = read_for_render(image.path)
     thick = max(1, round(max(bgr.shape[:2]) / 300))
     for inst, decision in sorted(image.instances, key=lambda p: p[1].keep):  # kept ones drawn on top
         pts = np.rint(inst.polygon * s).astype(np.int32).reshape(-1, 1, 2)
