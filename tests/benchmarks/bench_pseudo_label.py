@@ -86,7 +86,7 @@ def main() -> None:
         tmp = Path(folder)
         inputs = make_inputs(tmp, args.images, args.models)
         (tmp / "warmup").mkdir()
-        run_layout(inputs, tmp / "warmup", 1, 1)  # starts Ray workers and warms the page cache
+        run_layout(inputs, tmp / "warmup", 2, 1)  # starts both Ray workers (torch imported) and warms the page cache
         for shards, threads in LAYOUTS:
             results[f"{shards}x{threads}"] = run_layout(inputs, tmp, shards, threads)
     ray.shutdown()
