@@ -7,11 +7,15 @@ trains on pre-built batches and does nothing else. Both run the quickstart's mod
 over three rounds; the best rate of each is compared (on a shared machine the best is the least
 disturbed), and the fraction of time the training loop waited for data is reported per round.
 
+``--gpu`` runs the same comparison in the GPU setting: DBNet with a ResNet-18 backbone, 640 px crops,
+batch 16, bf16 autocast on CUDA, 8 pinned-memory loader processes; it also reports the peak GPU memory
+of each side. Without a CUDA device it says so and exits.
+
 ``--scaling`` also runs the real train stage under Ray Train in three layouts on this machine and
 reports their steady images/s: 1 worker x 2 threads, 1 worker x 1 thread (+ loader on the other core),
 2 DDP workers x 1 thread each.
 
-Run: ``python tests/benchmarks/bench_train.py [--scaling]``.
+Run: ``python tests/benchmarks/bench_train.py [--scaling] [--gpu]``.
 """
 from __future__ import annotations
 
@@ -20,6 +24,7 @@ import json
 import sys
 import tempfile
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,18 +33,35 @@ sys.path.insert(0, str(ROOT))
 SIZE, BATCH, STEPS, WARMUP = 256, 16, 40, 5
 
 
-def make_data(tmp: Path, images: int = 160) -> Path:
-    """A synthetic training set like the quickstart's (256 px, 1-5 words)."""
+@dataclass(frozen=True)
+class Setting:
+    """What one comparison trains: crop size, batch, backbone, device, bf16, loader processes."""
+
+    size: int = SIZE
+    batch: int = BATCH
+    backbone: str = "tiny"
+    device: str = "cpu"
+    bf16: bool = False
+    loader_workers: int = 1
+    threads: int = 1
+
+
+CPU = Setting()
+GPU = Setting(size=640, backbone="resnet18", device="cuda", bf16=True, loader_workers=8, threads=4)
+
+
+def make_data(tmp: Path, images: int = 160, size: int = SIZE) -> Path:
+    """A synthetic training set like the quickstart's (1-5 words per image) at ``size`` px."""
     from pipeline.stage import LocalContext
     from stages.synth.stage import SynthParams, run
 
-    run(SynthParams(splits={"train": images, "test": 32}, image_size=(SIZE, SIZE), crops=False), {}, tmp / "synth",
+    run(SynthParams(splits={"train": images, "test": 32}, image_size=(size, size), crops=False), {}, tmp / "synth",
         LocalContext("synth"))
     return tmp / "synth"
 
 
-def setup(data: Path, threads: int):
-    """Model, loss, optimizer, scheduler and the quickstart's dataset over ``data/train``."""
+def setup(data: Path, setting: Setting):
+    """Model (on the setting's device), loss, optimizer, scheduler and the dataset over ``data/train``."""
     import torch
 
     from models.build import build_detector, build_loss, detector_config, tiny_config
@@ -48,25 +70,25 @@ def setup(data: Path, threads: int):
     from stages.train.params import TrainParams
     from stages.train.schedule import build_scheduler
 
-    torch.set_num_threads(threads)
+    torch.set_num_threads(setting.threads)
     torch.manual_seed(0)
-    cfg = detector_config(tiny_config()).model_dump()
+    cfg = detector_config({**tiny_config(), "backbone": {"name": setting.backbone, "init": None}}).model_dump()
     params = TrainParams(datasets=[{"input": "train", "ratio": 1}], steps=10_000, lr=1e-3)
-    model, loss = build_detector(cfg), build_loss(cfg)
+    model, loss = build_detector(cfg).to(setting.device), build_loss(cfg)
     optimizer = make_optimizer(params, model)
     scheduler = build_scheduler(optimizer, "poly", params.steps)
-    dataset = MixedDataset([read_samples(data / "train")], params.augment, SIZE, cfg["targets"], 0)
+    dataset = MixedDataset([read_samples(data / "train")], params.augment, setting.size, cfg["targets"], 0)
     return model, loss, optimizer, scheduler, dataset
 
 
-def rate(batches, model, loss, optimizer, scheduler) -> tuple[float, float]:
+def rate(batches, model, loss, optimizer, scheduler, setting: Setting) -> tuple[float, float]:
     """(images/s, fraction of the time spent waiting for the next batch) of train steps over ``batches``
-    (an iterator), after WARMUP untimed steps."""
+    (an iterator), after WARMUP untimed steps. Each step reads its losses back, so the GPU is in step."""
     import torch
 
     from stages.train.loop import train_step
 
-    device = torch.device("cpu")
+    device = torch.device(setting.device)
     start, timed, waited = None, 0, 0.0
     for i in range(WARMUP + STEPS):
         if i == WARMUP:
@@ -75,33 +97,55 @@ def rate(batches, model, loss, optimizer, scheduler) -> tuple[float, float]:
         batch = next(batches)
         if i >= WARMUP:
             waited += time.perf_counter() - asked
-            timed += BATCH
-        train_step(model, loss, optimizer, scheduler, batch, device, 5.0, False)
+            timed += setting.batch
+        train_step(model, loss, optimizer, scheduler, batch, device, 5.0, setting.bf16)
     elapsed = time.perf_counter() - start
     return timed / elapsed, waited / elapsed
 
 
-def pipeline_vs_memory(data: Path, threads: int, loader_workers: int, rounds: int = 3) -> dict[str, float]:
+def pipeline_vs_memory(data: Path, setting: Setting, rounds: int = 3) -> dict[str, float]:
     """Images/s with the DataLoader pipeline and with the same batches replayed from memory, alternated for
     ``rounds`` rounds; the best of each is compared (the machine may be shared: the best is the least
     disturbed measurement)."""
     from stages.train.data import collate, make_loader
     from stages.train.sampler import MixedBatchSampler
 
-    piped, memory, waits = [], [], []
+    piped, memory, waits, peaks = [], [], [], {"pipeline": 0.0, "in_memory": 0.0}
     for seed in range(rounds):
-        model, loss, optimizer, scheduler, dataset = setup(data, threads)
-        sampler = MixedBatchSampler(dataset.sizes(), [1.0], BATCH, WARMUP + STEPS, seed=seed)
-        images_per_s, wait = rate(iter(make_loader(dataset, sampler, loader_workers)), model, loss, optimizer, scheduler)
+        model, loss, optimizer, scheduler, dataset = setup(data, setting)
+        sampler = MixedBatchSampler(dataset.sizes(), [1.0], setting.batch, WARMUP + STEPS, seed=seed)
+        loader = make_loader(dataset, sampler, setting.loader_workers, pin_memory=setting.device == "cuda")
+        _reset_peak(setting)
+        images_per_s, wait = rate(iter(loader), model, loss, optimizer, scheduler, setting)
+        peaks["pipeline"] = max(peaks["pipeline"], _peak_gib(setting))
         piped.append(images_per_s)
         waits.append(wait)
         in_memory = [collate([dataset[ref] for ref in refs]) for refs in sampler]  # built before timing
-        model, loss, optimizer, scheduler, _ = setup(data, threads)
-        memory.append(rate(iter(in_memory), model, loss, optimizer, scheduler)[0])
-    return {"pipeline_images_per_s": round(max(piped), 1), "in_memory_images_per_s": round(max(memory), 1),
-            "ratio": round(max(piped) / max(memory), 3), "target_ratio": 0.9,
-            "rounds": {"pipeline": [round(r, 1) for r in piped], "in_memory": [round(r, 1) for r in memory],
-                       "pipeline_data_wait_fraction": [round(w, 3) for w in waits]}}
+        model, loss, optimizer, scheduler, _ = setup(data, setting)
+        _reset_peak(setting)
+        memory.append(rate(iter(in_memory), model, loss, optimizer, scheduler, setting)[0])
+        peaks["in_memory"] = max(peaks["in_memory"], _peak_gib(setting))
+    out = {"setting": vars(setting), "pipeline_images_per_s": round(max(piped), 1),
+           "in_memory_images_per_s": round(max(memory), 1), "ratio": round(max(piped) / max(memory), 3),
+           "target_ratio": 0.9,
+           "rounds": {"pipeline": [round(r, 1) for r in piped], "in_memory": [round(r, 1) for r in memory],
+                      "pipeline_data_wait_fraction": [round(w, 3) for w in waits]}}
+    if setting.device == "cuda":
+        out["peak_gpu_memory_gib"] = {k: round(v, 2) for k, v in peaks.items()}
+    return out
+
+
+def _reset_peak(setting: Setting) -> None:
+    import torch
+
+    if setting.device == "cuda":
+        torch.cuda.reset_peak_memory_stats()
+
+
+def _peak_gib(setting: Setting) -> float:
+    import torch
+
+    return torch.cuda.max_memory_allocated() / 2**30 if setting.device == "cuda" else 0.0
 
 
 def scaling(data: Path, tmp: Path) -> dict[str, dict[str, float]]:
@@ -125,7 +169,8 @@ def scaling(data: Path, tmp: Path) -> dict[str, dict[str, float]]:
         target = tmp / name.replace(" ", "_")
         target.mkdir()
         start = time.perf_counter()
-        result = run(params, {"train": data / "train"}, target, LocalContext("bench", f"bench-{workers}-{threads}"))
+        result = run(params, {"train": data / "train"}, target,
+                     LocalContext("bench", f"bench-{workers}-{threads}", num_cpus=0))  # the workers hold the CPUs
         out[name] = {"images_per_s": round(result.metrics["images_per_s"], 1),
                      "wall_s": round(time.perf_counter() - start, 1)}
     ray.shutdown()
@@ -135,12 +180,23 @@ def scaling(data: Path, tmp: Path) -> dict[str, dict[str, float]]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--scaling", action="store_true", help="also compare Ray Train worker/thread layouts")
-    parser.add_argument("--threads", type=int, default=1)
-    parser.add_argument("--loader-workers", type=int, default=1)
+    parser.add_argument("--gpu", action="store_true", help="the GPU setting (ResNet-18, 640 px, bf16, CUDA)")
+    parser.add_argument("--device", help="override the setting's device (e.g. run the GPU setting on cpu)")
+    parser.add_argument("--threads", type=int, help="torch threads (default: 1 on CPU, 4 with --gpu)")
+    parser.add_argument("--loader-workers", type=int, help="DataLoader processes (default: 1 on CPU, 8 with --gpu)")
     args = parser.parse_args()
+    setting = GPU if args.gpu else CPU
+    overrides = {"device": args.device, "threads": args.threads, "loader_workers": args.loader_workers}
+    setting = Setting(**{**vars(setting), **{k: v for k, v in overrides.items() if v is not None}})
+    if setting.device == "cuda":
+        import torch
+
+        if not torch.cuda.is_available():
+            print(json.dumps({"skipped": "no CUDA device: the GPU setting needs one (--device cpu runs it on CPU)"}))
+            return
     tmp = Path(tempfile.mkdtemp(prefix="bench-train-"))
-    data = make_data(tmp)
-    results: dict = {"pipeline_vs_memory": pipeline_vs_memory(data, args.threads, args.loader_workers)}
+    data = make_data(tmp, size=setting.size)
+    results: dict = {"pipeline_vs_memory": pipeline_vs_memory(data, setting)}
     if args.scaling:
         results["ray_train_layouts"] = scaling(data, tmp)
     print(json.dumps(results, indent=2))
