@@ -8,7 +8,8 @@ Fusion turns them into one set of instances, each with how many sources agree on
    highest IoU with the seed if that IoU is >= ``iou_threshold``. A cluster therefore holds at most one
    detection per source, so its size is a vote count.
 2. **Count votes.** ``votes`` = distinct sources in the cluster; ``agreement = votes / S``.
-3. **Fuse the members weighted by score.** One member: its polygon. Members with the same vertex
+3. **Fuse the members weighted by score** (``outline="mean"``, the default; ``outline="best"`` keeps the
+   best-scoring member's polygon instead, for ensembles whose members differ in quality). One member: its polygon. Members with the same vertex
    count (quadrilaterals, or a model agreeing with itself): each ring is aligned to the best-scoring
    one (same orientation, cyclic shift of least squared distance) and the vertices averaged with the
    scores as weights, kept when the result is a simple polygon overlapping the best member. Otherwise
@@ -75,8 +76,10 @@ class FusedInstance:
         return self.score * self.agreement
 
 
-def fuse(sources: Sequence[Sequence[Detection]], iou_threshold: float = 0.5) -> list[FusedInstance]:
-    """Fuse the polygon sets of one image (one list per source); best quality first."""
+def fuse(sources: Sequence[Sequence[Detection]], iou_threshold: float = 0.5,
+         outline: str = "mean") -> list[FusedInstance]:
+    """Fuse the polygon sets of one image (one list per source); best quality first. ``outline``: "mean"
+    fuses the members' outlines weighted by score, "best" keeps the best-scoring member's (the seed)."""
     flat = [(s, i, det) for s, dets in enumerate(sources) for i, det in enumerate(dets)]
     if not flat:
         return []
@@ -87,7 +90,8 @@ def fuse(sources: Sequence[Sequence[Detection]], iou_threshold: float = 0.5) -> 
     out = []
     for members in clusters:
         member_scores = scores[members]
-        polygon = fuse_polygons([polys[m] for m in members], member_scores)
+        polygon = (polys[members[0]] if outline == "best"  # the seed: the cluster's best score
+                   else fuse_polygons([polys[m] for m in members], member_scores))
         polygon = clean_ring(polygon) if polygon is not None else None
         if polygon is None:
             continue

@@ -87,6 +87,8 @@ class PseudoLabelParams(StageParams):
     detect: DetectParams = Field(default_factory=DetectParams, description="probability map -> candidate polygons")
     tta: TTAParams = Field(default_factory=TTAParams, description="test-time views: scales x optional flip")
     iou: float = Field(0.5, gt=0, le=1, description="IoU at which detections of different sources are one instance")
+    outline: Literal["mean", "best"] = Field("mean", description="a fused instance's polygon: the members' "
+                                             "score-weighted mean outline, or the best-scoring member's")
     weighting: WeightingParams = Field(default_factory=WeightingParams,
                                        description="quality (mean score x agreement) -> dropped / weight / don't care")
     keep_empty_images: bool = Field(False, description="also write images left with no pseudo-label (all background)")

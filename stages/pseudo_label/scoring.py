@@ -107,26 +107,27 @@ def curve(name: str, gts: dict[str, list[GtPoly]], fused: dict[str, list[FusedIn
     return Curve(name, sweep, op.precision, op.recall)
 
 
-def single_model_sets(sources: dict[str, list[list[Any]]], num_models: int, iou: float) -> list[dict[str, list[FusedInstance]]]:
+def single_model_sets(sources: dict[str, list[list[Any]]], num_models: int, iou: float,
+                      outline: str = "mean") -> list[dict[str, list[FusedInstance]]]:
     """Each teacher's own sources (model-major: ``num_views`` consecutive ones) fused alone."""
     out = []
     for m in range(num_models):
         per_image = {}
         for key, srcs in sources.items():
             views = len(srcs) // num_models
-            per_image[key] = fuse(srcs[m * views:(m + 1) * views], iou)
+            per_image[key] = fuse(srcs[m * views:(m + 1) * views], iou, outline)
         out.append(per_image)
     return out
 
 
 def compare_ensemble(gts: dict[str, list[GtPoly]], ensemble: dict[str, list[FusedInstance]],
                      sources: dict[str, list[list[Any]]], model_names: Sequence[str], iou: float,
-                     rule: WeightRule) -> tuple[dict[str, float], list[Curve]]:
+                     rule: WeightRule, outline: str = "mean") -> tuple[dict[str, float], list[Curve]]:
     """Metrics comparing the ensemble with each single teacher (see the module docstring), and the curves."""
     keys = [k for k in ensemble if k in gts]
     sub = {k: gts[k] for k in keys}
     curves = [curve("ensemble", sub, {k: ensemble[k] for k in keys}, rule)]
-    singles = single_model_sets({k: sources[k] for k in keys}, len(model_names), iou)
+    singles = single_model_sets({k: sources[k] for k in keys}, len(model_names), iou, outline)
     curves += [curve(name, sub, fused, rule) for name, fused in zip(model_names, singles)]
     ens = curves[0]
     out = {"cmp.ensemble.precision": ens.precision, "cmp.ensemble.recall": ens.recall}

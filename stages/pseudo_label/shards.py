@@ -38,6 +38,7 @@ class ShardTask:
     batch_size: int
     post: dict[str, Any]
     iou: float
+    outline: str = "mean"
     keep_sources: bool = False
     device: str = "cpu"
     torch_threads: int = 1
@@ -104,7 +105,7 @@ def _label_batch(batch: list[ImageEntry], decoded: list[Any], models: list[Any],
             out.append(ImageOutcome(entry.key, skipped=rgb[0], detail=rgb[1]))
             continue
         sources = found[entry.key]
-        out.append(ImageOutcome(entry.key, rgb.shape[1], rgb.shape[0], fuse(sources, task.iou),
+        out.append(ImageOutcome(entry.key, rgb.shape[1], rgb.shape[0], fuse(sources, task.iou, task.outline),
                                 sources if task.keep_sources else None))
     return out
 

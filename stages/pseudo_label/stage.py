@@ -138,7 +138,7 @@ def shard_tasks(params: PseudoLabelParams, entries: list[ImageEntry], uris: list
     post = params.detect.model_dump()
     device = "cuda" if params.gpus_per_shard > 0 or ctx.num_gpus > 0 else "cpu"
     return [ShardTask(i, entries[bounds[i]:bounds[i + 1]], uris, views, params.image_size, params.batch_size, post,
-                      params.iou, keep_sources=params.ground_truth is not None, device=device,
+                      params.iou, outline=params.outline, keep_sources=params.ground_truth is not None, device=device,
                       torch_threads=params.torch_threads, tracking_uri=_tracking_uri(ctx))
             for i in range(n)]
 
@@ -185,7 +185,8 @@ def score(params: PseudoLabelParams, inputs: dict[str, Path], labeled: list[stat
     metrics = scoring.band_metrics(gts, labeled, params.bands)
     good = [o for o in outcomes if not o.skipped]
     cmp, curves = scoring.compare_ensemble(gts, {o.key: o.fused for o in good}, {o.key: o.sources for o in good},
-                                           model_names, params.iou, params.weighting.rule())
+                                           model_names, params.iou, params.weighting.rule(),
+                                           params.outline)
     metrics.update(cmp)
     scoring.log_curves(ctx, curves)
     scoring.plot_curves(curves, report / "pr.png")

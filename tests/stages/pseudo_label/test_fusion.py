@@ -37,6 +37,15 @@ def test_identical_curved_polygons_with_different_vertex_counts_fuse_to_the_same
     assert iou_matrix([fused[0].polygon], [ellipse])[0, 0] > 0.97
 
 
+def test_best_outline_keeps_the_best_scoring_member_and_its_votes():
+    strong, weak = box(10, 10, 60, 30), box(12, 11, 64, 33)
+    sources = [[Detection(strong, 0.9)], [Detection(weak, 0.6)]]
+    mean, best = fuse(sources, outline="mean")[0], fuse(sources, outline="best")[0]
+    np.testing.assert_array_equal(best.polygon, strong)
+    assert not np.array_equal(mean.polygon, strong)  # the mean outline lies between the two
+    assert best.votes == mean.votes == 2 and best.score == mean.score == pytest.approx(0.75)
+
+
 def test_disjoint_sets_below_the_vote_threshold_are_dropped():
     a = [Detection(box(10, 10, 60, 30), 0.95)]
     b = [Detection(box(100, 60, 150, 90), 0.95)]
