@@ -32,6 +32,14 @@ class StageParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def path_inside_input(value: str) -> str:
+    """Validate a param naming a path inside a stage's input folder: relative, and no ``..`` out of it."""
+    if Path(value).is_absolute() or ".." in Path(value).parts:
+        raise ValueError(f"{value!r} must be a path inside the input folder (relative to the input folder, "
+                         "without '..')")
+    return value
+
+
 @dataclass
 class StageResult:
     """What a stage returns; the engine turns it into the manifest and MLflow records.

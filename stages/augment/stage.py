@@ -20,7 +20,7 @@ import cv2
 import numpy as np
 from pydantic import Field, field_validator
 
-from pipeline.stage import StageContext, StageDef, StageParams, StageResult
+from pipeline.stage import StageContext, StageDef, StageParams, StageResult, path_inside_input
 from stages.convert.records import ImageRecord, TextInstance
 from stages.convert.writers import read_coco, write_coco
 from stages.augment.transforms import build_chain
@@ -51,9 +51,7 @@ class AugmentParams(StageParams):
     @field_validator("annotations", "images")
     @classmethod
     def _inside_input(cls, value: str) -> str:
-        if Path(value).is_absolute() or ".." in Path(value).parts:
-            raise ValueError(f"{value!r} must be a path inside the input folder")
-        return value
+        return path_inside_input(value)
 
 
 @dataclass

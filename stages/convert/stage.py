@@ -32,7 +32,7 @@ from typing import Iterable, Iterator, Literal
 import cv2
 from pydantic import Field, field_validator
 
-from pipeline.stage import StageContext, StageDef, StageParams, StageResult
+from pipeline.stage import StageContext, StageDef, StageParams, StageResult, path_inside_input
 from stages.convert.records import CropRecord, ImageRecord, Skipped
 from stages.convert.validate import DROP_REASONS, decode_image, read_image, validate_record
 from stages.convert.writers import (CROP_SCHEMA, IMAGE_SCHEMA, CocoWriter, LmdbWriter, ManifestWriter,
@@ -77,9 +77,7 @@ class ConvertParams(StageParams):
     @field_validator("annotations", "images")
     @classmethod
     def _inside_input(cls, value: str) -> str:
-        if Path(value).is_absolute() or ".." in Path(value).parts:
-            raise ValueError(f"{value!r} must be a path relative to the input folder, without '..'")
-        return value
+        return path_inside_input(value)
 
 
 def output_names(params: ConvertParams) -> list[str]:

@@ -13,19 +13,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from stages.synth.folders import configured_files
+
 KINDS = ("flat", "linear", "radial", "texture", "stripes")
 _IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
 
 def list_backgrounds(background_dir: str | Path) -> list[str]:
     """Sorted image paths under ``background_dir``; an empty or missing folder is an error."""
-    root = Path(background_dir)
-    if not root.is_dir():
-        raise FileNotFoundError(f"background_dir {root}: no such folder")
-    found = sorted(str(p) for p in root.rglob("*") if p.suffix.lower() in _IMAGE_SUFFIXES)
-    if not found:
-        raise FileNotFoundError(f"background_dir {root}: no images ({', '.join(sorted(_IMAGE_SUFFIXES))})")
-    return found
+    return configured_files(background_dir, _IMAGE_SUFFIXES, "background_dir",
+                            f"images ({', '.join(sorted(_IMAGE_SUFFIXES))})")
 
 
 def make_background(rng: np.random.Generator, width: int, height: int, files: list[str] | None = None) -> np.ndarray:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 from PIL import ImageFont
 
+from stages.synth.folders import configured_files
+
 SYSTEM_FONT_ROOT = Path("/usr/share/fonts")
 BUILTIN = "<pillow-default>"
 _FONT_SUFFIXES = {".ttf", ".otf", ".ttc"}
@@ -27,13 +29,7 @@ def find_fonts(font_dir: str | Path | None = None, system_root: Path = SYSTEM_FO
     A configured ``font_dir`` that holds no font file is an error (a typo should not silently fall back).
     """
     if font_dir is not None:
-        root = Path(font_dir)
-        if not root.is_dir():
-            raise FileNotFoundError(f"font_dir {root}: no such folder")
-        found = sorted(str(p) for p in root.rglob("*") if p.suffix.lower() in _FONT_SUFFIXES)
-        if not found:
-            raise FileNotFoundError(f"font_dir {root}: no .ttf/.otf/.ttc files in it")
-        return found
+        return configured_files(font_dir, _FONT_SUFFIXES, "font_dir", ".ttf/.otf/.ttc files in it")
     return list(_system_fonts(str(system_root))) or [BUILTIN]
 
 

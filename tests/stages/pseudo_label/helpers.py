@@ -3,11 +3,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import cv2
 import numpy as np
 
-from stages.convert.records import ImageRecord, TextInstance
-from stages.convert.writers.coco import write_coco
+from tests.stages.evaluate.evalsets import make_testset
 
 # (width, height) of each image and its white boxes (x0, y0, x1, y1) on black.
 LAYOUT = [
@@ -23,19 +21,9 @@ def box(x0: float, y0: float, x1: float, y1: float) -> np.ndarray:
 
 
 def make_dataset(folder: Path, layout=LAYOUT) -> Path:
-    """Black PNGs with white boxes and their COCO annotations (``folder/annotations.json`` + ``images/``)."""
-    images = folder / "images"
-    images.mkdir(parents=True)
-    records = []
-    for k, ((w, h), boxes) in enumerate(layout):
-        img = np.zeros((h, w, 3), np.uint8)
-        for x0, y0, x1, y1 in boxes:
-            img[y0:y1, x0:x1] = 255
-        path = images / f"img_{k + 1}.png"
-        cv2.imwrite(str(path), img)
-        records.append(ImageRecord(path, w, h, [TextInstance([tuple(p) for p in box(*b)], text="w") for b in boxes]))
-    write_coco(records, folder / "annotations.json", images)
-    return folder
+    """Black PNGs with white boxes and their COCO annotations (``folder/annotations.json`` + ``images/``):
+    the evaluate tests' builder, with every box cared for."""
+    return make_testset(folder, [(size, [(*b, False) for b in boxes]) for size, boxes in layout])
 
 
 def save_teacher(folder: Path, seed: int) -> Path:
