@@ -98,6 +98,10 @@ class RayHead:
 class MlflowServer:
     """`mlflow server` on 127.0.0.1 with a SQLite backend in a temp folder."""
 
+    # Where the server puts run artifacts: a root clients write to themselves (``file://`` URIs); subclasses
+    # may have the server store and serve them.
+    artifact_flag = "--default-artifact-root"
+
     def __init__(self, tmp: Path, python: str):
         self.port = free_port()
         self.root = tmp
@@ -108,7 +112,7 @@ class MlflowServer:
     def start(self) -> None:
         cmd = [self.python, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(self.port),
                "--backend-store-uri", f"sqlite:///{self.root / 'server.db'}",
-               "--default-artifact-root", (self.root / "server-artifacts").as_uri(), "--workers", "1"]
+               self.artifact_flag, (self.root / "server-artifacts").as_uri(), "--workers", "1"]
         self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
         wait_http(f"{self.uri}/health", timeout_s=120)
 

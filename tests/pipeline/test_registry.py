@@ -7,7 +7,6 @@ and never sees the server's files.
 from __future__ import annotations
 
 import json
-import subprocess
 import sys
 import uuid
 from pathlib import Path
@@ -20,19 +19,14 @@ from pipeline import registry
 from pipeline.cli import main
 from pipeline.stage import LocalContext
 from stages.register.stage import RegisterParams, run as register_run
-from tests.pipeline.processes import MlflowServer, wait_http
+from tests.pipeline.processes import MlflowServer
 from tests.stages.evaluate.evalsets import save_tiny_checkpoint
 
 
 class ProxiedMlflowServer(MlflowServer):
     """`mlflow server` that stores and serves artifacts itself: runs get ``mlflow-artifacts:/`` URIs."""
 
-    def start(self) -> None:
-        cmd = [self.python, "-m", "mlflow", "server", "--host", "127.0.0.1", "--port", str(self.port),
-               "--backend-store-uri", f"sqlite:///{self.root / 'server.db'}",
-               "--artifacts-destination", (self.root / "server-artifacts").as_uri(), "--workers", "1"]
-        self.proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-        wait_http(f"{self.uri}/health", timeout_s=120)
+    artifact_flag = "--artifacts-destination"
 
 
 # One store of each kind for the whole session, shared with test_infer (which imports these fixtures: an
