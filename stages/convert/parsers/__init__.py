@@ -6,6 +6,8 @@ cannot read; it raises ``ParseError`` only when the whole input is unusable.
 """
 from __future__ import annotations
 
+from pathlib import Path
+
 from stages.convert.parsers import art
 from stages.convert.parsers import ctw1500
 from stages.convert.parsers import icdar2013
@@ -24,6 +26,7 @@ from stages.convert.parsers import svt
 from stages.convert.parsers import textlist
 from stages.convert.parsers import lmdb_reader
 from stages.convert.parsers.common import ParserFn
+from stages.convert.parsers.line_list import LineFormat
 
 PARSERS: dict[str, ParserFn] = {
     "icdar2013": icdar2013.parse,
@@ -44,6 +47,14 @@ PARSERS: dict[str, ParserFn] = {
     "textlist": textlist.parse,
     "lmdb": lmdb_reader.parse,
 }
+
+
+def line_format(name: str, annotations: Path) -> LineFormat | None:
+    """How to split a line of ``annotations`` when format ``name`` reads it as a list of independent lines
+    (the convert stage then lets its shards parse the list in parts); None for every other input."""
+    if name == "mjsynth" or (name == "textlist" and textlist.is_line_list(annotations)):
+        return {"mjsynth": mjsynth.LINES, "textlist": textlist.LINES}[name]
+    return None
 
 
 def get_parser(name: str) -> ParserFn:

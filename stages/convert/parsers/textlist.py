@@ -30,6 +30,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
+from stages.convert.parsers.line_list import LineFormat, parse_line_list
 from stages.convert.records import CropRecord, ParseError, Skipped
 
 
@@ -37,10 +38,10 @@ def parse(annotations: Path, images: Path) -> Iterator[CropRecord | Skipped]:
     """Yield one CropRecord per listed word image; ``annotations`` is a text list or an MMOCR JSON file,
     ``images`` the folder its paths are relative to."""
     annotations, images = Path(annotations), Path(images)
-    if annotations.suffix.lower() == ".json":
-        yield from _parse_mmocr_json(annotations, images)
+    if is_line_list(annotations):
+        yield from parse_line_list(annotations, images, LINES)
     else:
-        yield from _parse_lines(annotations, images)
+        yield from _parse_mmocr_json(annotations, images)
 
 
 def split_line(line: str) -> tuple[str, str] | None:
@@ -58,39 +59,17 @@ def split_line(line: str) -> tuple[str, str] | None:
     return path, label
 
 
+LINES = LineFormat(split_line, "'path<TAB or space>label'")
+
+
+def is_line_list(annotations: Path) -> bool:
+    """Whether ``annotations`` is a text list (layout 1) rather than MMOCR JSON (layout 2)."""
+    return Path(annotations).suffix.lower() != ".json"
+
+
 def crop(image: Path, label: str, source: str) -> CropRecord:
     """The CropRecord of one word image (whether the file is usable is decided when it is read)."""
     return CropRecord(label=label, image_path=image, source=source)
-
-
-def _parse_lines(file: Path, images: Path) -> Iterator[CropRecord | Skipped]:
-    """Lines of a text list -> CropRecords, streaming (lists can hold millions of lines)."""
-    for lineno, line in read_lines(file):
-        if not line.strip():
-            continue
-        source = f"{file.name}:{lineno}"
-        pair = split_line(line)
-        if pair is None:
-            yield Skipped("malformed_line", source, f"expected 'path<TAB or space>label': {line!r}")
-            continue
-        yield crop(images / pair[0], pair[1], source)
-
-
-def read_lines(file: Path) -> Iterator[tuple[int, str]]:
-    """(1-based line number, line without its end-of-line) for a UTF-8 text file, BOM dropped.
-    ParseError when the file cannot be opened or is not UTF-8 (decoding runs ahead in blocks, so the line
-    it names is where reading stopped, at or before the bad bytes)."""
-    try:
-        f = open(file, encoding="utf-8-sig", newline="")
-    except OSError as err:
-        raise ParseError(file, None, f"cannot read: {err}") from err
-    with f:
-        lineno = 0
-        try:
-            for lineno, line in enumerate(f, start=1):
-                yield lineno, line.rstrip("\r\n")
-        except UnicodeDecodeError as err:
-            raise ParseError(file, lineno + 1, f"not UTF-8: {err}") from err
 
 
 def _parse_mmocr_json(file: Path, images: Path) -> Iterator[CropRecord | Skipped]:

@@ -1,0 +1,66 @@
+"""Annotation files that list one word image per line (``textlist``, ``mjsynth``).
+
+Such a list has no structure beyond its lines, so any run of whole lines can be parsed on its own: the
+convert stage lets its shards parse their own parts of it (``stages/convert/list_shards.py``), and the
+parsers' record iterators here read it whole. Both use a format's ``LineFormat``: how one line splits into
+(image path, label), and what a well-formed line looks like for the ``malformed_line`` message.
+
+Lines are UTF-8 (a BOM at the start of the file is dropped) and end with LF, CRLF or CR; blank lines are
+skipped and are not items.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterator
+
+from stages.convert.records import CropRecord, ParseError, Skipped
+
+
+@dataclass(frozen=True)
+class LineFormat:
+    """``split`` turns one non-blank line into (path relative to the images folder, label), or None when
+    the line is malformed; ``expected`` says what a line should look like."""
+
+    split: Callable[[str], tuple[str, str] | None]
+    expected: str
+
+
+def malformed(fmt: LineFormat, source: str, line: str) -> Skipped:
+    """The Skipped for a line ``fmt.split`` refused."""
+    return Skipped("malformed_line", source, f"expected {fmt.expected}: {line!r}")
+
+
+def parse_line_list(file: Path, images: Path, fmt: LineFormat) -> Iterator[CropRecord | Skipped]:
+    """Lines of a list -> CropRecords (streaming: lists can hold millions of lines); sources ``<file>:<line>``."""
+    for lineno, line in read_lines(file):
+        if not line or line.isspace():
+            continue
+        source = f"{file.name}:{lineno}"
+        pair = fmt.split(line)
+        if pair is None:
+            yield malformed(fmt, source, line)
+            continue
+        yield CropRecord(label=pair[1], image_path=images / pair[0], source=source)
+
+
+def read_lines(file: Path) -> Iterator[tuple[int, str]]:
+    """(1-based line number, line without its end-of-line) for a UTF-8 text file, BOM dropped.
+    ParseError when the file cannot be opened or is not UTF-8 (decoding runs ahead in blocks, so the line
+    it names is where reading stopped, at or before the bad bytes)."""
+    try:
+        f = open(file, encoding="utf-8-sig", newline="")
+    except OSError as err:
+        raise ParseError(file, None, f"cannot read: {err}") from err
+    with f:
+        lineno = 0
+        try:
+            for lineno, line in enumerate(f, start=1):
+                yield lineno, line.rstrip("\r\n")
+        except UnicodeDecodeError as err:
+            raise ParseError(file, lineno + 1, f"not UTF-8: {err}") from err
+
+
+def count_line_breaks(data: bytes) -> int:
+    """Line breaks in ``data`` by the rule ``read_lines`` splits on (LF, CRLF and CR each end a line)."""
+    return data.count(b"\n") + data.count(b"\r") - data.count(b"\r\n")
