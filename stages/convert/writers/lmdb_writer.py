@@ -10,6 +10,7 @@ import os
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from types import TracebackType
+from typing import Sequence
 
 import lmdb
 
@@ -58,15 +59,25 @@ class LmdbWriter:
 
     def put(self, image_bytes: bytes, label: str) -> int:
         """Queue one sample; returns its 1-based index (the ``%09d`` in its keys)."""
+        return self.put_many((image_bytes,), (label.encode("utf-8"),))
+
+    def put_many(self, images: Sequence[bytes], labels: Sequence[bytes]) -> int:
+        """Queue samples in order, labels already UTF-8; returns the first one's index. Commits fall every
+        ``commit_every`` samples however the samples were grouped, so the same samples give the same file."""
         if self._closed:
             raise ValueError(f"{self.path}: LmdbWriter is closed")
-        self._count += 1
-        self._pending.append((b"image-%09d" % self._count, image_bytes))
-        self._pending.append((b"label-%09d" % self._count, label.encode("utf-8")))
-        if len(self._pending) >= 2 * self._commit_every:
-            self._flush()
-            self._flush_in_background()
-        return self._count
+        if len(images) != len(labels):
+            raise ValueError(f"{self.path}: {len(images)} images but {len(labels)} labels")
+        first = self._count + 1
+        pending = self._pending
+        for image, label in zip(images, labels):
+            self._count += 1
+            pending.append((b"image-%09d" % self._count, image))
+            pending.append((b"label-%09d" % self._count, label))
+            if len(pending) >= 2 * self._commit_every:
+                self._flush()
+                self._flush_in_background()
+        return first
 
     def close(self) -> None:
         """Commit what is pending, write ``num-samples``, flush to disk and close."""

@@ -75,6 +75,22 @@ def test_same_puts_give_identical_files(tmp_path):
     assert digests[0] == digests[1]
 
 
+def test_put_many_commits_where_single_puts_do(tmp_path):
+    """Blocks of any size (and memoryviews for images) give the file one put at a time gives."""
+    images, labels = [_png(20, 10, i) for i in range(23)], [f"label{i}" for i in range(23)]
+    with LmdbWriter(tmp_path / "one", map_size=32 * 1024, commit_every=4) as writer:
+        for image, label in zip(images, labels):
+            writer.put(image, label)
+    with LmdbWriter(tmp_path / "blocks", map_size=32 * 1024, commit_every=4) as writer:
+        firsts = [writer.put_many([memoryview(image) for image in images[start:start + 7]],
+                                  [label.encode() for label in labels[start:start + 7]])
+                  for start in range(0, 23, 7)]
+    assert firsts == [1, 8, 15, 22]
+    assert (tmp_path / "one" / "data.mdb").read_bytes() == (tmp_path / "blocks" / "data.mdb").read_bytes()
+    with pytest.raises(ValueError, match="2 images but 1 labels"):
+        LmdbWriter(tmp_path / "bad").put_many(images[:2], [b"x"])
+
+
 def test_failure_inside_the_block_leaves_no_num_samples(tmp_path):
     with pytest.raises(RuntimeError):
         with LmdbWriter(tmp_path / "db", commit_every=1) as writer:

@@ -64,3 +64,26 @@ def test_closing_twice_keeps_the_file(tmp_path):
         writer.write(row)
     assert writer.close() == 3 and writer.close() == 3
     assert pq.read_table(tmp_path / "m.parquet").num_rows == 3
+
+
+def test_blocks_of_columns_and_tables_give_the_file_rows_give(tmp_path):
+    """Row groups hold row_group_size rows however the rows arrived, so the bytes are the same."""
+    rows = [{"index": i + 1, "label": f"w{i}", "width": 30 + i, "height": 10, "source_image": f"{i}.jpg",
+             "instance": -1} for i in range(23)]
+    write_manifest(rows, tmp_path / "rows.parquet", CROP_SCHEMA, row_group_size=10)
+    with ManifestWriter(tmp_path / "mixed.parquet", CROP_SCHEMA, row_group_size=10) as writer:
+        writer.write(rows[0])
+        writer.write_columns({name: [row[name] for row in rows[1:8]] for name in CROP_SCHEMA.names})
+        writer.write_table(pa.Table.from_pylist(rows[8:21], schema=CROP_SCHEMA))
+        for row in rows[21:]:
+            writer.write(row)
+    assert pq.ParquetFile(tmp_path / "mixed.parquet").metadata.num_row_groups == 3
+    assert (tmp_path / "rows.parquet").read_bytes() == (tmp_path / "mixed.parquet").read_bytes()
+
+
+def test_a_block_with_another_schema_is_refused(tmp_path):
+    writer = ManifestWriter(tmp_path / "m.parquet", CROP_SCHEMA)
+    with pytest.raises(ValueError, match="m.parquet: a block's schema differs"):
+        writer.write_table(pa.table({"index": [1]}))
+    with pytest.raises(ValueError, match="write_columns needs a schema"):
+        ManifestWriter(tmp_path / "n.parquet").write_columns({"index": [1]})
