@@ -5,8 +5,10 @@ On one generated set of word images (JPEG files + a ``path<TAB>label`` list), fo
 - ``baseline``: what deep-text-recognition-benchmark's create_lmdb_dataset.py does, in one process: read each
   image file, check that OpenCV decodes it (grayscale, non-zero size), put image and label, commit every 1000
   samples with lmdb's default (synchronous) environment, then ``num-samples``;
-- ``ours x1``: the convert stage (``task: rec``, the ``textlist`` parser) run serially (LocalContext);
-- ``ours x2``: the same with 2 shards, ``ctx.map`` served by a multiprocessing Pool of 2 processes.
+- ``ours x1``: the convert stage (``task: rec``, the ``textlist`` format) with 1 shard in one process
+  (LocalContext; its two background batches overlap where OpenCV and file reads release the GIL);
+- ``ours x2``: the same with 2 shards, ``ctx.map`` served by a multiprocessing Pool of 2 processes (on the
+  same machine, so the shards hand their images over in spill files, as Ray tasks on one node do).
 
 Each run is a fresh subprocess, so its peak RSS (driver, and the largest Pool worker) is its own; the same
 peak for both sizes shows memory does not grow with the dataset. Methods are interleaved and the fastest of
