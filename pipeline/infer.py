@@ -195,16 +195,15 @@ def _predict_chunk(model: Any, chunk: list[Any], args: argparse.Namespace, post:
 
     try:
         return run(chunk, offset)
-    except FileNotFoundError:  # read_rgb: cv2 could not decode one of them
-        pass
-    preds = {}
-    for k, item in enumerate(chunk):
-        try:
-            preds.update(run([item], offset + k))
-        except FileNotFoundError as exc:
-            skipped.append(Skipped(str(item.path), f"cannot decode ({exc})"))
-            print(f"skipped {item.path}: cannot decode", file=stream)
-    return preds
+    except FileNotFoundError:  # read_rgb: cv2 could not decode one of them; find it, one image at a time
+        preds = {}
+        for k, item in enumerate(chunk):
+            try:
+                preds.update(run([item], offset + k))
+            except FileNotFoundError as exc:
+                skipped.append(Skipped(str(item.path), f"cannot decode ({exc})"))
+                print(f"skipped {item.path}: cannot decode", file=stream)
+        return preds
 
 
 def write_image(out: Path, item: Any, dets: list[Any], draw: bool) -> dict[str, Any]:
