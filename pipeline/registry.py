@@ -244,6 +244,16 @@ def describe_registry(client: MlflowClient) -> str:
     return "\n".join(lines)
 
 
+def _registered_model(client: MlflowClient, name: str, where: str = "") -> Any:
+    """The registered model ``name``; ``ModelNotFound`` listing the registry (after ``where``) when there is none."""
+    try:
+        return client.get_registered_model(name)
+    except MlflowException as exc:
+        if _not_found(exc):
+            raise ModelNotFound(f"{where}no registered model named {name!r}\n{describe_registry(client)}") from None
+        raise
+
+
 def check_model_uri(uri: str, client: MlflowClient) -> None:
     """Raise ``ModelNotFound`` listing the registered names and aliases when a models:/ URI does not resolve."""
     if urlparse(uri).scheme != "models":
@@ -252,12 +262,7 @@ def check_model_uri(uri: str, client: MlflowClient) -> None:
     if match is None:
         raise ModelNotFound(f"{uri!r} is not models:/NAME@ALIAS or models:/NAME/VERSION")
     name = match["name"]
-    try:
-        client.get_registered_model(name)
-    except MlflowException as exc:
-        if not _not_found(exc):
-            raise
-        raise ModelNotFound(f"{uri}: no registered model named {name!r}\n{describe_registry(client)}") from None
+    _registered_model(client, name, f"{uri}: ")
     if match["alias"] and get_alias_version(client, name, match["alias"]) is None:
         raise ModelNotFound(f"{uri}: model {name!r} has no alias {match['alias']!r}\n{describe_registry(client)}")
     if match["version"] and match["version"] != "latest":
@@ -266,12 +271,7 @@ def check_model_uri(uri: str, client: MlflowClient) -> None:
 
 def show_model(client: MlflowClient, name: str) -> str:
     """Every version of ``name``: aliases, run, source, metrics, datasets and champion decisions."""
-    try:
-        model = client.get_registered_model(name)
-    except MlflowException as exc:
-        if _not_found(exc):
-            raise ModelNotFound(f"no registered model named {name!r}\n{describe_registry(client)}") from None
-        raise
+    model = _registered_model(client, name)
     by_version: dict[str, list[str]] = {}
     for alias, version in model.aliases.items():
         by_version.setdefault(str(version), []).append(alias)
@@ -333,7 +333,8 @@ def main_models(argv: list[str]) -> int:
         elif args.action == "show":
             print(show_model(client, args.name))
         elif args.action == "promote":
-            before = get_alias_version(client, args.name, CHAMPION) if _exists(client, args.name) else None
+            _registered_model(client, args.name)
+            before = get_alias_version(client, args.name, CHAMPION)
             set_alias(client, args.name, CHAMPION, args.version, reason="promoted by hand")
             was = f" (was v{before.version})" if before is not None else ""
             print(f"{args.name}: @{CHAMPION} -> v{args.version}{was}")
@@ -344,13 +345,3 @@ def main_models(argv: list[str]) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 2
     return 0
-
-
-def _exists(client: MlflowClient, name: str) -> bool:
-    try:
-        client.get_registered_model(name)
-        return True
-    except MlflowException as exc:
-        if _not_found(exc):
-            raise ModelNotFound(f"no registered model named {name!r}\n{describe_registry(client)}") from None
-        raise
