@@ -142,6 +142,12 @@ def _filesystem(root: str) -> tuple[pafs.FileSystem, str]:
     return pafs.LocalFileSystem(), path
 
 
+def file_sha256(path: Path | str) -> str:
+    """Hex sha256 of a file's bytes, read in blocks."""
+    with open(path, "rb") as handle:
+        return hashlib.file_digest(handle, "sha256").hexdigest()
+
+
 def describe_output(path: Path) -> dict[str, Any]:
     """Size, file count and content digest of one output (a file or a folder).
 
@@ -152,9 +158,7 @@ def describe_output(path: Path) -> dict[str, Any]:
     digest = hashlib.sha256()
     total = 0
     for file in files:
-        with open(file, "rb") as handle:
-            file_digest = hashlib.file_digest(handle, "sha256").hexdigest()
         rel = "." if file == path else file.relative_to(path).as_posix()
-        digest.update(f"{rel}\0{file_digest}\n".encode())
+        digest.update(f"{rel}\0{file_sha256(file)}\n".encode())
         total += file.stat().st_size
     return {"bytes": total, "files": len(files), "digest": digest.hexdigest()}

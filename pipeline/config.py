@@ -148,7 +148,7 @@ def validate_config(raw: dict[str, Any], source: str, registry: Mapping[str, Sta
     try:
         config = PipelineConfig.model_validate(raw)
     except ValidationError as exc:
-        problems = _format_errors(exc, prefix="") + problems
+        problems = format_errors(exc, prefix="") + problems
         raise ConfigError(source, problems) from None
     if problems:
         raise ConfigError(source, problems)
@@ -168,10 +168,11 @@ def _validate_params(name: str, entry: dict, registry: Mapping[str, StageDef]) -
     try:
         return registry[stage_type].params.model_validate(params), []
     except ValidationError as exc:
-        return None, _format_errors(exc, prefix=f"stages.{name}.")
+        return None, format_errors(exc, prefix=f"stages.{name}.")
 
 
-def _format_errors(exc: ValidationError, prefix: str) -> list[str]:
+def format_errors(exc: ValidationError, prefix: str) -> list[str]:
+    """One ``<prefix><dotted key>: <message> (got <value>)`` line per validation error."""
     out = []
     for err in exc.errors():
         loc = ".".join(str(part) for part in err["loc"])

@@ -80,9 +80,7 @@ def run_pipeline(options: RunOptions) -> RunReport:
 
 def _execute(inv: Invocation, plan: list, options: RunOptions, tracking: TrackingClient, address: str) -> RunReport:
     experiment = inv.config.experiment or inv.config.name
-    # A SQLite store needs an absolute artifact location, or MLflow writes ./mlruns in the cwd.
-    location = paths.default_artifact_location(experiment) if uses_sink(tracking.tracking_uri) else None
-    experiment_id = tracking.call("ensure_experiment", experiment, location)
+    experiment_id = tracking.ensure_experiment(experiment)
     parent = tracking.run(tracking.call("start_run", experiment_id, inv.config.name, _parent_tags(inv, options, address)))
     parent.client.call("log_artifact_bytes", parent.run_id, "config.yaml", yaml.safe_dump(inv.config.to_dict(), sort_keys=False).encode(), None)
     log.info("MLflow: %s, experiment %r, run %s", tracking.tracking_uri, experiment, parent.run_id)

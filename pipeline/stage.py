@@ -32,6 +32,12 @@ class StageParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+def stage_tracking_uri(ctx: StageContext) -> str | None:
+    """The pipeline's MLflow store as seen from a stage (for resolving runs:/ and models:/ URIs); None
+    outside the engine."""
+    return getattr(getattr(ctx.tracking_handle(), "client", None), "tracking_uri", None)
+
+
 def path_inside_input(value: str) -> str:
     """Validate a param naming a path inside a stage's input folder: relative, and no ``..`` out of it."""
     if Path(value).is_absolute() or ".." in Path(value).parts:

@@ -46,7 +46,7 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from pipeline.config import ENGINE_KEYS, ConfigError, PipelineConfig
+from pipeline.config import ENGINE_KEYS, ConfigError, PipelineConfig, format_errors
 from pipeline.sweep_space import SweepSpec, check_space, decode, trial_params, tune_space
 from pipeline.sweep_trial import TRIAL_RESOURCES, PlacementGroupJanitor, ReleaseOnTrialEnd, TrialJob, concurrency, run_trial
 
@@ -97,7 +97,7 @@ def load_spec(path: str, options: SweepOptions) -> SweepSpec:
     try:
         return SweepSpec.model_validate(data)
     except ValidationError as exc:
-        raise ConfigError(path, [f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()]) from None
+        raise ConfigError(path, format_errors(exc, prefix="")) from None
 
 
 def run_sweep(options: SweepOptions) -> SweepResult:
@@ -158,12 +158,7 @@ def upstream_inputs(options: SweepOptions, config: PipelineConfig, graph: Any,
 
 def _tune(options: SweepOptions, config: PipelineConfig, spec: SweepSpec, base: dict[str, Any], inputs: dict[str, str],
           upstream_run: str | None, tracking: Any, name: str, out_dir: Path) -> SweepResult:
-    from pipeline import paths
-    from pipeline.tracking import uses_sink
-
-    experiment = config.experiment or config.name
-    location = paths.default_artifact_location(experiment) if uses_sink(tracking.tracking_uri) else None
-    experiment_id = tracking.call("ensure_experiment", experiment, location)
+    experiment_id = tracking.ensure_experiment(config.experiment or config.name)
     sweep_run = tracking.run(tracking.call("start_run", experiment_id, f"sweep:{options.stage}",
                                            _sweep_tags(options, config, name, upstream_run)))
     try:
@@ -328,16 +323,13 @@ def _conclude(options: SweepOptions, config: PipelineConfig, spec: SweepSpec, in
 def register_best(tracking_uri: str, spec: SweepSpec, best: dict[str, Any], model: Path, inputs: dict[str, str],
                   config_digest: str, name: str) -> Any:
     """Register the best trial's model (logged as ``model/`` on its run) under ``spec.register_as``."""
-    import hashlib
-
     from pipeline import registry
+    from pipeline.artifacts import file_sha256
     from pipeline.paths import git_commit
     from stages.register.stage import version_tags
 
     client = registry.registry_client(tracking_uri)
-    with open(model, "rb") as handle:
-        sha = hashlib.file_digest(handle, "sha256").hexdigest()
-    tags = {**version_tags(model, sha), **registry.metric_tags(best["metrics"]),
+    tags = {**version_tags(model, file_sha256(model)), **registry.metric_tags(best["metrics"]),
             **registry.lineage_digests([Path(p) for p in inputs.values()]),
             "config_digest": config_digest, "git_commit": git_commit(), "sweep": name, "trial_id": best["trial_id"]}
     source = f"{client.get_run(best['run_id']).info.artifact_uri.rstrip('/')}/model"

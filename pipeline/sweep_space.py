@@ -126,6 +126,7 @@ def set_key(params: dict[str, Any], dotted: str, value: Any, where: str) -> None
 
 def trial_params(base: dict[str, Any], spec: SweepSpec, values: dict[str, Any], where: str) -> Any:
     """TrainParams of one trial: the stage's resolved params, ``fixed``, then the trial's values."""
+    from pipeline.config import format_errors
     from stages.train.params import TrainParams
 
     data = copy.deepcopy(base)
@@ -140,7 +141,7 @@ def trial_params(base: dict[str, Any], spec: SweepSpec, values: dict[str, Any], 
     try:
         return TrainParams.model_validate(data)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+        problems = "; ".join(format_errors(exc, prefix=""))
         raise ValueError(f"{where}: {problems} (values {values})") from None
 
 

@@ -116,6 +116,14 @@ class TrackingClient:
     def run(self, run_id: str) -> "RunLogger":
         return RunLogger(self, run_id)
 
+    def ensure_experiment(self, name: str) -> str:
+        """The id of experiment ``name``, created if needed. A SQLite store gets an absolute artifact
+        location, or MLflow would write ./mlruns in the working directory."""
+        from pipeline.paths import default_artifact_location
+
+        location = default_artifact_location(name) if uses_sink(self.tracking_uri) else None
+        return self.call("ensure_experiment", name, location)
+
 
 class RunLogger:
     """Writes to one MLflow run by id; picklable, so stages and training workers can carry it."""

@@ -3,7 +3,6 @@ and drop is tallied per reason."""
 from __future__ import annotations
 
 import os
-import shutil
 from collections import Counter
 from contextlib import ExitStack
 from dataclasses import replace
@@ -17,6 +16,7 @@ from stages.convert.records import Skipped
 from stages.convert.shard_work import ImageOut, Item, relative_to_any
 from stages.convert.validate import DROP_REASONS
 from stages.convert.writers import CROP_SCHEMA, IMAGE_SCHEMA, CocoWriter, LmdbWriter, ManifestWriter
+from stages.download.tree import link_or_copy
 
 
 class Tally:
@@ -135,7 +135,4 @@ def _place(src: Path, dst: Path) -> None:
     if dst.exists():
         return  # the same image named by two records
     dst.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copyfile(src, dst)
+    link_or_copy(src, dst)

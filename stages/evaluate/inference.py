@@ -16,7 +16,6 @@ training feeds it (``stages.train.data.normalise``: RGB, ImageNet statistics).
 """
 from __future__ import annotations
 
-import hashlib
 import math
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
@@ -27,6 +26,7 @@ from urllib.parse import urlparse
 import cv2
 import numpy as np
 
+from pipeline.artifacts import file_sha256
 from stages.convert.writers.coco import read_coco
 from stages.train.data import MEAN, dataset_files, normalise, read_rgb
 
@@ -116,15 +116,7 @@ def load_model(uri: str, device: Any, tracking_uri: str | None = None) -> Loaded
     module = build_detector(ckpt["model_config"], init_weights=False)
     module.load_state_dict(ckpt["state_dict"], strict=True)
     shrink = float(ckpt["model_config"].get("targets", {}).get("shrink_ratio", 0.4))
-    return LoadedModel(module.eval().to(device), device, str(uri), _sha256(path), int(ckpt.get("step", 0)), shrink)
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        for block in iter(lambda: f.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return LoadedModel(module.eval().to(device), device, str(uri), file_sha256(path), int(ckpt.get("step", 0)), shrink)
 
 
 def _ceil(value: int, multiple: int = STRIDE) -> int:

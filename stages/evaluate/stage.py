@@ -32,7 +32,7 @@ from typing import Any, Literal
 
 from pydantic import Field, field_validator
 
-from pipeline.stage import StageContext, StageDef, StageParams, StageResult
+from pipeline.stage import StageContext, StageDef, StageParams, StageResult, stage_tracking_uri
 
 from . import report as rep
 from .analysis import (
@@ -168,12 +168,6 @@ def _model_uris(params: EvaluateParams, inputs: dict[str, Path]) -> dict[str, st
     return uris
 
 
-def _tracking_uri(ctx: StageContext) -> str | None:
-    """The pipeline's MLflow store, for resolving runs:/ and models:/ URIs (None outside the engine)."""
-    handle = ctx.tracking_handle()
-    return getattr(getattr(handle, "client", None), "tracking_uri", None)
-
-
 def _testsets(inputs: dict[str, Path]) -> dict[str, Path]:
     sets = {name: Path(path) for name, path in sorted(inputs.items()) if name not in MODEL_INPUTS}
     if not sets:
@@ -222,7 +216,7 @@ def run(params: EvaluateParams, inputs: dict[str, Path], out_dir: Path, ctx: Sta
     tally = _Tally()
     summary: dict[str, Any] = {"protocol": params.protocol, "params": params.model_dump(mode="json"), "models": {}}
     for role, uri in uris.items():
-        model = load_model(uri, device, _tracking_uri(ctx))
+        model = load_model(uri, device, stage_tracking_uri(ctx))
         summary["models"][role] = {"uri": uri, "sha256": model.sha256, "step": model.step, "device": str(device)}
         for ts in testsets.values():
             _evaluate_one(role, model, ts, params, report if role == "model" else report / role, ctx, tally)

@@ -24,7 +24,6 @@ the image and model paths the stage task sees: the artifact root must be on a sh
 """
 from __future__ import annotations
 
-import os
 import re
 import shutil
 import time
@@ -32,9 +31,10 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from pipeline.stage import StageContext, StageDef, StageResult
+from pipeline.stage import StageContext, StageDef, StageResult, stage_tracking_uri
 from stages.convert.records import ImageRecord, TextInstance
 from stages.convert.writers.coco import write_coco
+from stages.download.tree import link_or_copy
 from stages.pseudo_label import scoring, stats
 from stages.pseudo_label.params import PseudoLabelParams
 from stages.pseudo_label.shards import ImageOutcome, ShardResult, ShardTask, label_shard
@@ -139,7 +139,7 @@ def shard_tasks(params: PseudoLabelParams, entries: list[ImageEntry], uris: list
     device = "cuda" if params.gpus_per_shard > 0 or ctx.num_gpus > 0 else "cpu"
     return [ShardTask(i, entries[bounds[i]:bounds[i + 1]], uris, views, params.image_size, params.batch_size, post,
                       params.iou, outline=params.outline, keep_sources=params.ground_truth is not None, device=device,
-                      torch_threads=params.torch_threads, tracking_uri=_tracking_uri(ctx))
+                      torch_threads=params.torch_threads, tracking_uri=stage_tracking_uri(ctx))
             for i in range(n)]
 
 
@@ -168,7 +168,8 @@ def write_dataset(images: list[stats.LabeledImage], folder: Path, keep_empty: bo
             counts["empty_images"] += 1
             continue
         target = root / img.key
-        _place(img.path, target)
+        target.parent.mkdir(parents=True, exist_ok=True)
+        link_or_copy(img.path, target)
         instances = [TextInstance(polygon=[(float(x), float(y)) for x, y in inst.polygon], ignore=d.ignore,
                                   weight=round(float(d.weight), 4)) for inst, d in kept]  # fusion rounds to 0.01 px
         records.append(ImageRecord(target, img.width, img.height, instances, source=f"pseudo_label:{img.key}"))
@@ -202,24 +203,10 @@ def _timing(results: list[ShardResult], elapsed: float) -> dict[str, Any]:
                                            "load_s": r.load_s, "run_s": r.run_s} for r in results]}
 
 
-def _place(src: Path, dst: Path) -> None:
-    """Hard-link ``src`` at ``dst``, copying where linking is impossible (another file system)."""
-    dst.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(src, dst)
-    except OSError:
-        shutil.copyfile(src, dst)
-
-
 def _write_json(path: Path, data: Any) -> None:
     from stages.evaluate.report import write_json
 
     write_json(path, data)
-
-
-def _tracking_uri(ctx: StageContext) -> str | None:
-    handle = ctx.tracking_handle()
-    return getattr(getattr(handle, "client", None), "tracking_uri", None)
 
 
 def _input(inputs: dict[str, Path], name: str, key: str) -> Path:

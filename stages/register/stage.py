@@ -31,13 +31,13 @@ tracking) it creates a run in ``experiment`` at ``tracking_uri``, and fails with
 """
 from __future__ import annotations
 
-import hashlib
 import json
 from pathlib import Path
 from typing import Any
 
 from pydantic import Field
 
+from pipeline.artifacts import file_sha256
 from pipeline.stage import StageContext, StageDef, StageParams, StageResult
 
 INPUTS = ("model", "eval")
@@ -67,7 +67,7 @@ def run(params: RegisterParams, inputs: dict[str, Path], out_dir: Path, ctx: Sta
                          f"(the evaluate stage's report); got {sorted(inputs)}")
     checkpoint = checkpoint_file(Path(inputs["model"]))
     metrics, eval_models = read_eval(Path(inputs["eval"])) if "eval" in inputs else ({}, {})
-    sha = _sha256(checkpoint)
+    sha = file_sha256(checkpoint)
     _check_same_model(sha, eval_models)
     run_id, tracking_uri = _mlflow_run(params, ctx, checkpoint)
     client = registry.registry_client(tracking_uri)
@@ -170,11 +170,6 @@ def _artifact_location(tracking_uri: str, experiment: str) -> str | None:
     if tracking_uri.startswith("sqlite:///"):
         return (Path(tracking_uri.removeprefix("sqlite:///")).parent / "mlartifacts" / experiment).as_uri()
     return None
-
-
-def _sha256(path: Path) -> str:
-    with open(path, "rb") as handle:
-        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 STAGE = StageDef(name="register", fn=run, params=RegisterParams, version="1", outputs=lambda p: ["registration"],

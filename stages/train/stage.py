@@ -24,7 +24,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Sequence
 
-from pipeline.stage import StageContext, StageDef, StageResult
+from pipeline.stage import StageContext, StageDef, StageResult, stage_tracking_uri
 from stages.train.params import TrainParams
 
 MODEL_DIR = "model"
@@ -35,7 +35,7 @@ def run(params: TrainParams, inputs: dict[str, Path], out_dir: Path, ctx: StageC
     from models.checkpoint import CHECKPOINT_FILE, load_checkpoint
 
     # A models:/ or runs:/ init resolves in the pipeline's MLflow store, not this worker's default one.
-    init = resolve_init(params.init, inputs, getattr(getattr(ctx.tracking_handle(), "client", None), "tracking_uri", None))
+    init = resolve_init(params.init, inputs, stage_tracking_uri(ctx))
     loop = make_loop(params, inputs, init, ctx.tracking_handle())
     if ctx.num_cpus or ctx.num_gpus:
         # The task only waits in trainer.fit(); what it holds is lost to the workers (on a small machine
