@@ -115,7 +115,7 @@ def _from_coco(ann: Path) -> UnlabeledSet:
         names = [str(img["file_name"]) for img in data["images"]]
     except (OSError, ValueError, KeyError, TypeError) as exc:
         raise ValueError(f"pseudo_label: {ann}: not a COCO file with images[].file_name ({exc})") from None
-    root = ann.parent / IMAGES if (ann.parent / IMAGES).is_dir() else ann.parent
+    root = _image_root(ann)
     return UnlabeledSet(root, _entries(root, names, str(ann)), "coco")
 
 
@@ -128,8 +128,13 @@ def _from_parquet(manifest: Path) -> UnlabeledSet:
         raise ValueError(f"pseudo_label: {manifest}: no image path column (one of {list(_PATH_COLUMNS)}); "
                          f"columns are {schema.names}")
     names = [str(v) for v in pq.read_table(manifest, columns=[column]).column(column).to_pylist() if v]
-    root = manifest.parent / IMAGES if (manifest.parent / IMAGES).is_dir() else manifest.parent
+    root = _image_root(manifest)
     return UnlabeledSet(root, _entries(root, names, str(manifest)), "manifest")
+
+
+def _image_root(index: Path) -> Path:
+    """Where the names of an annotation file or manifest are relative to: ``images/`` beside it, else its folder."""
+    return index.parent / IMAGES if (index.parent / IMAGES).is_dir() else index.parent
 
 
 def _from_list(listing: Path) -> UnlabeledSet:

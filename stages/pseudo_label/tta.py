@@ -63,14 +63,14 @@ def input_size(image_size: int, view: View) -> int:
 
 def _view_batch(images: Sequence[np.ndarray], view: View, side: int) -> tuple[np.ndarray, list[tuple[int, int]]]:
     """((B, H, W, 3) uint8 padded batch, [(h, w) of each resized image]) for one view."""
-    resized = []
+    resized, pads = [], []
     for rgb in images:
         h0, w0 = rgb.shape[:2]
-        (h, w), _ = resize_plan(h0, w0, side)
+        (h, w), pad = resize_plan(h0, w0, side)
         src = flip_image(rgb) if view.flip else rgb
         interp = cv2.INTER_AREA if h * w < h0 * w0 else cv2.INTER_LINEAR
         resized.append(cv2.resize(src, (w, h), interpolation=interp))
-    pads = [resize_plan(*rgb.shape[:2], side)[1] for rgb in images]
+        pads.append(pad)
     batch = np.empty((len(images), max(p[0] for p in pads), max(p[1] for p in pads), 3), np.uint8)
     batch[:] = PAD_RGB
     for k, img in enumerate(resized):
