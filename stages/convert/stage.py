@@ -101,14 +101,14 @@ def run(params: ConvertParams, inputs: dict[str, Path], out_dir: Path, ctx: Stag
     ctx.logger.info("parsing %s (%s) for %s", annotations, params.format, params.task)
     fmt = line_format(params.format, annotations) if params.task == "rec" else None
     if fmt is not None:
-        return convert_list(annotations, fmt, params, root, out_dir, ctx)
+        return convert_list(annotations, images, fmt, params, root, out_dir, ctx)
     return convert(PARSERS[params.format](annotations, images), params, root, out_dir, ctx)
 
 
 def convert(items: Iterable[Item], params: ConvertParams, root: Path, out_dir: Path,
             ctx: StageContext) -> StageResult:
     """Write parsed ``items`` (from a dataset under ``root``) as the stage's outputs; see the module doc."""
-    shards = params.shards or max(1, int(ctx.num_cpus))
+    shards = _shards(params, ctx)
     tally = Tally()
     with ExitStack() as stack:
         sink = Sink(Path(root), Path(root) / params.images, _output_paths(params, out_dir), tally, stack)
@@ -120,12 +120,11 @@ def convert(items: Iterable[Item], params: ConvertParams, root: Path, out_dir: P
     return _result(params, tally, written, ctx)
 
 
-def convert_list(annotations: Path, fmt: LineFormat, params: ConvertParams, root: Path, out_dir: Path,
-                 ctx: StageContext) -> StageResult:
+def convert_list(annotations: Path, images: Path, fmt: LineFormat, params: ConvertParams, root: Path,
+                 out_dir: Path, ctx: StageContext) -> StageResult:
     """``task: rec`` for a list of word images, one per line: the shards parse their own slices of the list
     (``list_shards.py``); the outputs are those ``convert`` writes for the same list."""
-    shards = params.shards or max(1, int(ctx.num_cpus))
-    images = Path(root) / params.images
+    shards = _shards(params, ctx)
     try:
         size = os.path.getsize(annotations)
     except OSError as err:
@@ -149,6 +148,11 @@ def convert_list(annotations: Path, fmt: LineFormat, params: ConvertParams, root
     finally:
         shutil.rmtree(spill, ignore_errors=True)
     return _result(params, tally, written, ctx)
+
+
+def _shards(params: ConvertParams, ctx: StageContext) -> int:
+    """The shard count: as configured, else one per CPU of the stage."""
+    return params.shards or max(1, int(ctx.num_cpus))
 
 
 def _output_paths(params: ConvertParams, out_dir: Path) -> dict[str, Path]:
