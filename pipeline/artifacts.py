@@ -82,9 +82,10 @@ class ArtifactStore:
         return target / rel
 
     # --- writing -------------------------------------------------------------------------
-    def begin(self, stage: str, key: str) -> Staging:
-        """A fresh, empty folder for one attempt of a stage; leftovers of killed attempts are removed."""
-        token = uuid.uuid4().hex[:8]
+    def begin(self, stage: str, key: str, attempt: str | None = None) -> Staging:
+        """A fresh, empty folder for one attempt of a stage; leftovers of killed attempts are removed.
+        ``attempt`` names the folder (the driver passes it so it can remove the folder after a cancel)."""
+        token = attempt or uuid.uuid4().hex[:8]
         self._remove_stale_staging(stage, key)
         if self.is_local:
             local = Path(self._base) / stage / f".staging-{key}-{token}"
@@ -112,6 +113,10 @@ class ArtifactStore:
         shutil.rmtree(staging.local_dir, ignore_errors=True)
         if staging.remote_dir is not None:
             self._delete(staging.remote_dir)
+
+    def discard(self, stage: str, key: str, attempt: str) -> None:
+        """Remove the staging folder of one attempt, if it is still there (a cancelled or killed stage)."""
+        self._delete(f"{self._base}/{stage}/.staging-{key}-{attempt}")
 
     def _replace(self, source: str, final: str) -> None:
         # An existing folder for the same key is either incomplete (a killed attempt got past the

@@ -45,6 +45,7 @@ def main_run(argv: list[str]) -> int:
     """Parse, build, run, close."""
     from pipeline.config import ConfigError
     from pipeline.executor import PipelineFailed
+    from pipeline.interrupts import Interrupted
     from pipeline.runner import RunOptions, run_pipeline
 
     args = run_parser().parse_args(argv)
@@ -58,6 +59,11 @@ def main_run(argv: list[str]) -> int:
     except PipelineFailed as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
+    except (Interrupted, KeyboardInterrupt) as exc:
+        code = exc.exit_code if isinstance(exc, Interrupted) else 130
+        print(f"\n{exc or 'interrupted'}: the stages in flight were stopped; run the same command again to resume",
+              file=sys.stderr)
+        return code
     finally:
         _shutdown_ray()
     return 0

@@ -19,11 +19,14 @@ class RayStageContext:
     so shards can use every core, the stage's own included.
     """
 
-    def __init__(self, stage_name: str, key: str, num_cpus: float, num_gpus: float, run: RunLogger | None):
+    def __init__(self, stage_name: str, key: str, num_cpus: float, num_gpus: float, run: RunLogger | None,
+                 forced: bool = False, attempt: str = ""):
         self.stage_name = stage_name
         self.key = key
         self.num_cpus = num_cpus
         self.num_gpus = num_gpus
+        self.forced = forced
+        self.attempt = attempt
         self.run = run
         self.logger = stage_logger(stage_name)
 

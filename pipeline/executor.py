@@ -6,17 +6,22 @@ finish and keep their outputs, so running the same command again resumes from th
 from __future__ import annotations
 
 import logging
-import time
 import traceback
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
 from pipeline.artifacts import ArtifactStore
 from pipeline.dag import Graph, code_digest
+from pipeline.interrupts import Interrupted
+from pipeline.resources import ResourceLedger, stage_need
 from pipeline.stage_task import StageTask, execute_stage
 from pipeline.tracking import RunLogger, TrackingClient
 
 log = logging.getLogger("pipeline")
+
+POLL_S = 0.5  # how often the driver wakes while stages run (progress, room for waiting stages)
+CANCEL_GRACE_S = 10.0  # a cancelled stage gets this long to clean up before its worker is killed
 
 
 @dataclass
@@ -36,7 +41,7 @@ class PlannedStage:
 class Outcome:
     name: str
     key: str
-    status: str  # hit | done | failed | skipped
+    status: str  # hit | done | failed | skipped | killed
     run_id: str | None = None
     manifest: dict[str, Any] | None = None
     error: str | None = None
@@ -60,12 +65,17 @@ class PipelineFailed(RuntimeError):
 
 
 def make_plan(graph: Graph, store: ArtifactStore, names: list[str], force: list[str] = ()) -> list[PlannedStage]:
-    """Which of the selected stages are cache hits and which must run."""
+    """Which of the selected stages are cache hits and which must run.
+
+    A forced stage re-runs even when cached, and so do its selected descendants: they consume an
+    output that is about to be replaced.
+    """
+    forced = set(force).union(*(graph.descendants(name) for name in force))
     plan = []
     for name in names:
         node = graph.nodes[name]
         cached = store.is_complete(name, node.key)
-        plan.append(PlannedStage(name, node.spec.type, node.key, cached, forced=name in force))
+        plan.append(PlannedStage(name, node.spec.type, node.key, cached, forced=name in forced))
     return plan
 
 
@@ -79,50 +89,75 @@ def format_plan(plan: list[PlannedStage], graph: Graph) -> str:
     return "\n".join(lines)
 
 
+@dataclass
+class InFlight:
+    """A submitted stage: its plan entry, MLflow run, attempt id (names its staging folder) and the
+    cluster resources it holds in the ledger."""
+
+    step: PlannedStage
+    run: RunLogger | None
+    attempt: str
+
+
 class Executor:
     """Runs a plan on Ray, recording every stage as a child run of ``parent_run_id``."""
 
-    def __init__(self, graph: Graph, store: ArtifactStore, tracking: TrackingClient | None, experiment_id: str | None, parent_run_id: str | None):
+    def __init__(self, graph: Graph, store: ArtifactStore, tracking: TrackingClient | None, experiment_id: str | None,
+                 parent_run_id: str | None, ledger: ResourceLedger | None = None):
         self.graph = graph
         self.store = store
         self.tracking = tracking
         self.experiment_id = experiment_id
         self.parent_run_id = parent_run_id
+        self.ledger = ledger or ResourceLedger.from_cluster()
         self.report = RunReport()
 
     def run(self, plan: list[PlannedStage]) -> RunReport:
+        """Run the plan; on ``Interrupted`` (or KeyboardInterrupt) cancel what is in flight, then re-raise."""
         import ray
 
         todo = {step.name: step for step in plan}
-        running: dict[Any, tuple[PlannedStage, RunLogger | None]] = {}
+        running: dict[Any, InFlight] = {}
         stop = False
-        while todo or running:
-            if not stop:
-                self._start_ready(todo, running)
-            if not running:
-                break  # whatever is left waits on a failed stage
-            done, _ = ray.wait(list(running), num_returns=1)
-            step, run = running.pop(done[0])
-            if not self._finish(step, run, done[0]):
-                stop = True
+        try:
+            while todo or running:
+                if not stop:
+                    self._start_ready(todo, running)
+                if not running:
+                    break  # whatever is left waits on a failed stage
+                done, _ = ray.wait(list(running), num_returns=1, timeout=POLL_S)
+                if done:
+                    flight = running.pop(done[0])
+                    self.ledger.release(flight.step.name)
+                    if not self._finish(flight, done[0]):
+                        stop = True
+        except (Interrupted, KeyboardInterrupt):
+            self._cancel(running)
+            raise
         for name in todo:
             self.report.outcomes[name] = Outcome(name, self.graph.nodes[name].key, "skipped")
         return self.report
 
-    def _start_ready(self, todo: dict[str, PlannedStage], running: dict) -> None:
+    def _start_ready(self, todo: dict[str, PlannedStage], running: dict[Any, InFlight]) -> None:
         progressed = True
         while progressed:  # cache hits can unlock further stages at once
             progressed = False
             for name in list(todo):
                 if not self._inputs_ready(name):
                     continue
-                step = todo.pop(name)
-                progressed = True
+                step = todo[name]
                 if step.cached and not step.forced:
+                    del todo[name]
                     self._record_hit(step)
-                else:
-                    ref, run = self._submit(step)
-                    running[ref] = (step, run)
+                    progressed = True
+                    continue
+                node = self.graph.nodes[name]
+                need = stage_need(node.spec.resources, node.stage_def, node.spec.params)
+                if not self.ledger.admit(name, need, alone=not running):
+                    continue  # waits until running stages give their resources back
+                del todo[name]
+                ref, flight = self._submit(step)
+                running[ref] = flight
 
     def _inputs_ready(self, name: str) -> bool:
         for parent in self.graph.parents(name):
@@ -133,28 +168,61 @@ class Executor:
                 return False
         return True
 
-    def _submit(self, step: PlannedStage) -> tuple[Any, RunLogger | None]:
+    def _submit(self, step: PlannedStage) -> tuple[Any, InFlight]:
         import ray
 
         node = self.graph.nodes[step.name]
         res = node.spec.resources
         run = self._child_run(step, cache_hit=False)
+        attempt = uuid.uuid4().hex[:8]
         task = StageTask(
             name=step.name, stage_type=node.spec.type, key=node.key, version=node.stage_def.version,
             code=code_digest(node.stage_def), params=node.spec.params,
             inputs={n: (r.stage, self.graph.nodes[r.stage].key, r.output) for n, r in node.inputs.items()},
             store=self.store, run=run, num_cpus=res.num_cpus, num_gpus=res.num_gpus,
+            attempt=attempt, forced=step.forced,
         )
         options = {"num_cpus": res.num_cpus, "num_gpus": res.num_gpus, "max_retries": node.spec.retries,
                    "retry_exceptions": node.spec.retries > 0, "name": f"stage:{step.name}"}
         if res.memory:
             options["memory"] = res.memory
-        log.info("stage %s: submitted (key %s)", step.name, node.key[:12])
-        return ray.remote(execute_stage).options(**options).remote(task), run
+        log.info("stage %s: started (key %s%s)", step.name, node.key[:12], ", forced" if step.forced else "")
+        return ray.remote(execute_stage).options(**options).remote(task), InFlight(step, run, attempt)
 
-    def _finish(self, step: PlannedStage, run: RunLogger | None, ref: Any) -> bool:
+    def _cancel(self, running: dict[Any, InFlight]) -> None:
+        """Stop every stage in flight: a polite cancel (the stage's own clean-up runs), then, after a
+        grace period, kill the workers that are still busy. Their staging folders are removed and
+        their runs end KILLED; a stage that managed to finish in the meantime keeps its output."""
         import ray
 
+        if not running:
+            return
+        log.warning("interrupted: stopping %s", ", ".join(f.step.name for f in running.values()))
+        refs = list(running)
+        for ref in refs:
+            ray.cancel(ref, force=False)
+        _, pending = ray.wait(refs, num_returns=len(refs), timeout=CANCEL_GRACE_S)
+        for ref in pending:
+            ray.cancel(ref, force=True)
+        if pending:
+            ray.wait(pending, num_returns=len(pending), timeout=CANCEL_GRACE_S)
+        for ref, flight in running.items():
+            self.ledger.release(flight.step.name)
+            if _succeeded(ref):
+                self._finish(flight, ref)
+                continue
+            self.store.discard(flight.step.name, flight.step.key, flight.attempt)
+            if flight.run is not None:
+                flight.run.set_tags({"error": "interrupted"})
+                flight.run.end("KILLED")
+            self.report.outcomes[flight.step.name] = Outcome(flight.step.name, flight.step.key, "killed",
+                                                             flight.run and flight.run.run_id)
+        running.clear()
+
+    def _finish(self, flight: InFlight, ref: Any) -> bool:
+        import ray
+
+        step, run = flight.step, flight.run
         try:
             manifest = ray.get(ref)
         except Exception as exc:  # RayTaskError wraps the stage's exception; worker crashes too
@@ -195,6 +263,20 @@ class Executor:
         run.log_params({"type": node.spec.type, **node.spec.params.model_dump(mode="json"),
                         **{f"input.{n}": f"{r.stage}.{r.output}" for n, r in node.inputs.items()}})
         return run
+
+
+def _succeeded(ref: Any) -> bool:
+    """True when a finished task returned normally (False for errors, cancellation, or still running)."""
+    import ray
+
+    ready, _ = ray.wait([ref], timeout=0)
+    if not ready:
+        return False
+    try:
+        ray.get(ref, timeout=0)
+    except Exception:
+        return False
+    return True
 
 
 def _cause(exc: BaseException) -> str:

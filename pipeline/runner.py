@@ -14,6 +14,7 @@ from pipeline.artifacts import ArtifactStore
 from pipeline.config import PipelineConfig, load_config
 from pipeline.dag import Graph, build_graph, select
 from pipeline.executor import Executor, PipelineFailed, RunReport, format_plan, make_plan
+from pipeline.interrupts import interrupt_handlers
 from pipeline.tracking import TrackingClient, start_sink, uses_sink
 
 log = logging.getLogger("pipeline")
@@ -67,7 +68,9 @@ def run_pipeline(options: RunOptions) -> RunReport:
     address = init_ray(inv.config)
     sink = start_sink(uri) if uses_sink(uri) else None
     try:
-        report = _execute(inv, plan, options, TrackingClient(uri, sink), address)
+        # After ray.init, which installs a SIGTERM handler of its own.
+        with interrupt_handlers():
+            report = _execute(inv, plan, options, TrackingClient(uri, sink), address)
     finally:
         if sink is not None:
             import ray

@@ -74,6 +74,10 @@ class StageContext(Protocol):
     num_cpus: float
     num_gpus: float
     logger: logging.Logger
+    # True when the user forced this run (``--force``): state an earlier attempt left outside the
+    # output folder (e.g. a Ray Train run's checkpoints) must not be resumed.
+    forced: bool
+    attempt: str  # id of this attempt; Ray's retries of one attempt share it
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None: ...
 
@@ -96,6 +100,9 @@ class StageDef:
     version: bump when the stage's output for the same params changes; it is part of the cache key.
     outputs: the output names the stage produces for given params (used to validate the DAG before
         running); None when they cannot be known in advance.
+    ray_work: the resources of the Ray work the stage launches itself (TorchTrainer workers, the
+        shards of a map), e.g. ``{"CPU": 4, "GPU": 2}``; the engine starts the stage only when its
+        task's request plus this fits the cluster (see ``pipeline.resources``). None: no such work.
     """
 
     name: str
@@ -104,6 +111,7 @@ class StageDef:
     version: str
     outputs: Callable[[Any], list[str]] | None = None
     description: str = ""
+    ray_work: Callable[[Any], dict[str, float]] | None = None
 
 
 class LocalContext:
@@ -112,11 +120,14 @@ class LocalContext:
     Metrics and artifacts are kept in lists so a test can inspect them.
     """
 
-    def __init__(self, stage_name: str = "local", key: str = "local", num_cpus: float = 1, num_gpus: float = 0):
+    def __init__(self, stage_name: str = "local", key: str = "local", num_cpus: float = 1, num_gpus: float = 0,
+                 forced: bool = False):
         self.stage_name = stage_name
         self.key = key
         self.num_cpus = num_cpus
         self.num_gpus = num_gpus
+        self.forced = forced
+        self.attempt = "local"
         self.logger = logging.getLogger(f"stage.{stage_name}")
         self.metrics: list[tuple[dict[str, float], int | None]] = []
         self.artifacts: list[tuple[Path, str | None]] = []

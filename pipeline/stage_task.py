@@ -31,6 +31,8 @@ class StageTask:
     run: RunLogger | None
     num_cpus: float
     num_gpus: float
+    attempt: str = ""  # names this attempt's staging folder, so the driver can remove it after a cancel
+    forced: bool = False  # the user forced this run: do not resume state of earlier attempts
 
 
 def execute_stage(task: StageTask) -> dict[str, Any]:
@@ -42,9 +44,9 @@ def execute_stage(task: StageTask) -> dict[str, Any]:
         # Code inside the stage that resolves runs:/ or models:/ URIs must see this run's store,
         # not MLflow's default (a relative sqlite file in the worker's working dir).
         os.environ["MLFLOW_TRACKING_URI"] = task.run.client.tracking_uri
-    ctx = RayStageContext(task.name, task.key, task.num_cpus, task.num_gpus, task.run)
+    ctx = RayStageContext(task.name, task.key, task.num_cpus, task.num_gpus, task.run, task.forced, task.attempt)
     inputs = {n: task.store.local_output(stage, key, out) for n, (stage, key, out) in task.inputs.items()}
-    staging = task.store.begin(task.name, task.key)
+    staging = task.store.begin(task.name, task.key, task.attempt or None)
     started = time.time()
     ctx.logger.info("start (key %s) -> %s", task.key[:12], staging.local_dir)
     try:

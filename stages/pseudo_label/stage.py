@@ -220,5 +220,11 @@ def output_names(params: PseudoLabelParams) -> list[str]:
     return [DATASET, REPORT]
 
 
+def shard_need(params: PseudoLabelParams) -> dict[str, float]:
+    """What the stage needs to make progress: one shard (further shards queue in Ray as room frees)."""
+    return {"CPU": params.cpus_per_shard, "GPU": params.gpus_per_shard}
+
+
 STAGE = StageDef(name="pseudo_label", fn=run, params=PseudoLabelParams, version="1", outputs=output_names,
-                 description="ensemble pseudo-labels (TTA, IoU-vote fusion) with per-instance loss weights")
+                 description="ensemble pseudo-labels (TTA, IoU-vote fusion) with per-instance loss weights",
+                 ray_work=shard_need)

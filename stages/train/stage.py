@@ -13,7 +13,12 @@ machine a 1-CPU task plus a 2-CPU worker would never schedule).
 Interruption: the Ray Train run is named after the stage's cache key and kept under ``storage_path``
 (absolute; default ``<project home>/ray_results``), so running the pipeline again after a crash or
 Ctrl-C resumes that run from its last checkpoint instead of starting over. Within one run, worker
-failures are retried ``max_failures`` times, each resuming from the last checkpoint.
+failures are retried ``max_failures`` times, each resuming from the last checkpoint. A forced run
+(``--force``) starts a new Ray Train run from the stage's inputs: the earlier run's folder is removed
+once per attempt (a Ray retry of the same attempt still resumes its own checkpoints).
+
+Scheduling: the stage declares its workers' resources (``ray_work``), so the engine starts it only
+when all of its workers fit the cluster; two train stages on a cluster with room for one queue.
 
 On a multi-node cluster the training workers read the dataset and init paths the stage task sees:
 the artifact root (and ``storage_path``) must be on a file system every node mounts.
@@ -45,6 +50,8 @@ def run(params: TrainParams, inputs: dict[str, Path], out_dir: Path, ctx: StageC
                            worker_resources(params))
     storage = storage_path(params.storage_path)
     name = run_name(ctx.stage_name, ctx.key)
+    if ctx.forced:
+        start_fresh(storage / name, ctx.attempt, ctx.logger)
     ctx.logger.info("Ray Train run %s in %s: %d worker(s), %d steps, datasets %s", name, storage, params.num_workers,
                     params.steps, ", ".join(f"{d.input}:{r:.2f}" for d, r in zip(params.datasets, params.ratios())))
     trainer = make_trainer(params, loop, name, storage)
@@ -150,6 +157,27 @@ def run_name(stage_name: str, key: str) -> str:
     return f"{stage_name}-{key}"
 
 
+def start_fresh(run_dir: Path, attempt: str, logger: Any) -> None:
+    """Drop an earlier Ray Train run of this key so that a forced attempt trains from its inputs.
+
+    ``.attempt`` in the run folder records which attempt owns it: a retry of the same attempt
+    (a crashed worker task) finds its own id there and resumes instead of starting again.
+    """
+    marker = run_dir / ".attempt"
+    if attempt and marker.exists() and marker.read_text() == attempt:
+        return
+    if run_dir.exists():
+        logger.info("forced: removing the earlier Ray Train run %s", run_dir)
+        shutil.rmtree(run_dir)
+    run_dir.mkdir(parents=True)
+    marker.write_text(attempt)
+
+
+def total_workers_need(params: TrainParams) -> dict[str, float]:
+    """What the stage's TorchTrainer holds while it trains: every worker's reservation."""
+    return {name: amount * params.num_workers for name, amount in worker_resources(params).items()}
+
+
 def worker_resources(params: TrainParams) -> dict[str, float]:
     """Per-worker reservation: CPUs always, GPUs when ``use_gpu``."""
     resources = {"CPU": float(params.cpus_per_worker)}
@@ -170,4 +198,5 @@ def output_names(params: TrainParams) -> list[str]:
 
 
 STAGE = StageDef(name="train", fn=run, params=TrainParams, version="1", outputs=output_names,
-                 description="train a text detector with Ray Train (pretrain / mixtrain / finetune)")
+                 description="train a text detector with Ray Train (pretrain / mixtrain / finetune)",
+                 ray_work=total_workers_need)
