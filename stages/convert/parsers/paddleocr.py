@@ -16,7 +16,8 @@ second field, so a line with more than one tab is ambiguous: it is skipped as ``
 Image paths are relative to PaddleOCR's ``data_dir``: give that folder as ``images``. In ``Label.txt`` a
 name not found there is looked up by its base name, so the image folder itself works too; ``rec_gt.txt``
 is a word-image list like ``textlist`` (its paths are taken as they are, the shards read the files). Lines are UTF-8 (BOM
-allowed), blank lines are skipped, skips name ``<file>:<line>``.
+allowed; in ``Label.txt`` a line that is not is skipped as ``not_utf8``), blank lines are skipped, skips
+name ``<file>:<line>``.
 """
 from __future__ import annotations
 
@@ -25,8 +26,8 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from stages.convert.parsers.common import BadItem, listed_image, point_list
-from stages.convert.parsers.line_list import LineFormat, parse_line_list, read_lines
-from stages.convert.records import CropRecord, ImageRecord, Skipped, TextInstance
+from stages.convert.parsers.line_list import LineFormat, parse_line_list
+from stages.convert.records import CropRecord, ImageRecord, ParseError, Skipped, TextInstance
 
 IGNORE_TEXTS = ("###", "*")
 
@@ -34,15 +35,18 @@ IGNORE_TEXTS = ("###", "*")
 def parse_det(annotations: Path, images: Path) -> Iterator[ImageRecord | Skipped]:
     """Yield one ImageRecord per line of a ``Label.txt`` (``annotations``)."""
     annotations, images = Path(annotations), Path(images)
-    for lineno, line in read_lines(annotations):
+    for lineno, line in _byte_lines(annotations):
+        source = f"{annotations.name}:{lineno}"
         if not line.strip():
             continue
-        source = f"{annotations.name}:{lineno}"
         try:
-            name, entries = _det_line(line)
+            name, entries = _det_line(line.decode("utf-8", errors="strict"))
             image = listed_image(images, name)
             if image is None:
                 raise BadItem("missing_image", f"{name} not under {images}")
+        except UnicodeDecodeError as exc:
+            yield Skipped("not_utf8", source, str(exc))
+            continue
         except BadItem as exc:
             yield Skipped(exc.reason, source, exc.detail)
             continue
@@ -53,6 +57,20 @@ def parse_det(annotations: Path, images: Path) -> Iterator[ImageRecord | Skipped
             except BadItem as exc:
                 yield Skipped(exc.reason, f"{source}[{i}]", exc.detail)
         yield ImageRecord(image_path=image, instances=instances, source=source)
+
+
+def _byte_lines(path: Path) -> Iterator[tuple[int, bytes]]:
+    """(1-based line number, raw line without its LF / CRLF) of a file, a BOM at its start dropped. Lines are
+    decoded one at a time, so a line that is not UTF-8 is skipped alone (PaddleOCR reads lines the same way)."""
+    try:
+        f = open(path, "rb")
+    except OSError as err:
+        raise ParseError(path, None, f"cannot read: {err}") from err
+    with f:
+        for lineno, line in enumerate(f, start=1):
+            if lineno == 1 and line.startswith(b"\xef\xbb\xbf"):
+                line = line[3:]
+            yield lineno, line.rstrip(b"\r\n")
 
 
 def _det_line(line: str) -> tuple[str, list[Any]]:
