@@ -5,6 +5,9 @@
   deep-text-recognition-benchmark layout) and ``crops.parquet`` (one row per crop).
 - ``task: rec`` writes ``crops.lmdb/`` and ``manifest.parquet`` (one row per crop): ready-made word images
   are verified and stored as they are; scene images are cut into word crops.
+- LSVT weak labels (``lsvt_labels: weak``) write ``images/`` and ``manifest.parquet`` only (``weak.py``);
+  ``export: [mmocr, paddleocr]`` adds ``mmocr/`` / ``paddleocr/`` copies (``writers/export.py``); format
+  options are checked and applied in ``options.py``.
 
 The parser runs here, in record order. Records go out in windows, each window split into ``shards``
 contiguous slices that ``ctx.map`` processes in parallel (``shard_work.py``: decode and verify images,
