@@ -5,6 +5,9 @@
   deep-text-recognition-benchmark layout) and ``crops.parquet`` (one row per crop).
 - ``task: rec`` writes ``crops.lmdb/`` and ``manifest.parquet`` (one row per crop): ready-made word images
   are verified and stored as they are; scene images are cut into word crops.
+- LSVT weak labels (``lsvt_labels: weak``) write ``images/`` and ``manifest.parquet`` only (``weak.py``);
+  ``export: [mmocr, paddleocr]`` adds ``mmocr/`` / ``paddleocr/`` copies (``writers/export.py``); format
+  options are checked and applied in ``options.py``.
 
 The parser runs here, in record order. Records go out in windows, each window split into ``shards``
 contiguous slices that ``ctx.map`` processes in parallel (``shard_work.py``: decode and verify images,
@@ -27,16 +30,19 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from itertools import chain, islice
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, Literal, TypeVar
+from typing import Any, Callable, Iterable, Iterator, Literal, TypeVar
 
-from pydantic import Field, field_validator
+from pydantic import Field, ValidationInfo, field_validator
 
 from pipeline.stage import StageContext, StageDef, StageParams, StageResult, path_inside_input
+from stages.convert.options import check_option, export_split, parser_for, weak_labels
 from stages.convert.list_shards import SLICE_BYTES, convert_slice, list_slices
 from stages.convert.parsers.line_list import LineFormat
 from stages.convert.records import CropRecord, ImageRecord, ParseError, Skipped
 from stages.convert.shard_work import ImageOut, Item, ShardJob, process_shard, work_unit
 from stages.convert.sink import Sink, Tally
+from stages.convert.weak import WeakSink, weak_items
+from stages.convert.writers.export import export_dataset
 
 J = TypeVar("J")
 R = TypeVar("R")
@@ -48,6 +54,8 @@ OUTPUT_PATHS = {
     "manifest": "manifest.parquet",
     "crops": "crops.lmdb",
     "crops_manifest": "crops.parquet",
+    "mmocr": "mmocr",
+    "paddleocr": "paddleocr",
 }
 # Work per shard and window: a scene image (decode, maybe several crops) costs about as much as this many
 # ready-made word crops; a shard gets WINDOW_COST units, so tasks last long enough to hide scheduling.
@@ -66,6 +74,12 @@ class ConvertParams(StageParams):
     crop_format: Literal["jpg", "png"] = "jpg"
     max_bad_fraction: float = Field(0.05, ge=0.0, le=1.0)
     shards: int = Field(0, ge=0)  # 0 = one per CPU of the stage
+    # Options of one format each (an error with any other format); see ``options.py``.
+    cocotext_split: Literal["train", "val", "both"] | None = None  # COCO-Text images to take; None = train
+    lsvt_labels: Literal["full", "weak"] | None = None  # which LSVT label file ``annotations`` is; None = full
+    # Copies of the outputs in other toolkits' layouts, each in its own folder (``writers/export.py``).
+    export: list[Literal["mmocr", "paddleocr"]] = []
+    export_split: str | None = None  # the split in exported file names; None = cocotext_split, else train
 
     @field_validator("format")
     @classmethod
@@ -81,12 +95,21 @@ class ConvertParams(StageParams):
     def _inside_input(cls, value: str) -> str:
         return path_inside_input(value)
 
+    @field_validator("cocotext_split", "lsvt_labels", "export", "export_split")
+    @classmethod
+    def _option_fits(cls, value: Any, info: ValidationInfo) -> Any:
+        return check_option(info.field_name, value, info.data)
+
 
 def output_names(params: ConvertParams) -> list[str]:
     """The outputs ``run`` produces for ``params``."""
     if params.task == "rec":
-        return ["crops", "manifest"]
-    return ["images", "annotations", "manifest"] + (["crops", "crops_manifest"] if params.crops else [])
+        names = ["crops", "manifest"]
+    elif weak_labels(params):
+        names = ["images", "manifest"]
+    else:
+        names = ["images", "annotations", "manifest"] + (["crops", "crops_manifest"] if params.crops else [])
+    return names + list(params.export)
 
 
 # --- the stage ---------------------------------------------------------------------------------------
@@ -94,15 +117,19 @@ def output_names(params: ConvertParams) -> list[str]:
 
 def run(params: ConvertParams, inputs: dict[str, Path], out_dir: Path, ctx: StageContext) -> StageResult:
     """Parse ``inputs["data"]`` with the ``params.format`` parser and write the outputs into ``out_dir``."""
-    from stages.convert.parsers import PARSERS, line_format
+    from stages.convert.parsers import line_format
 
     root = Path(inputs["data"])
     annotations, images = root / params.annotations, root / params.images
     ctx.logger.info("parsing %s (%s) for %s", annotations, params.format, params.task)
     fmt = line_format(params.format, annotations) if params.task == "rec" else None
-    if fmt is not None:
-        return convert_list(annotations, images, fmt, params, root, out_dir, ctx)
-    return convert(PARSERS[params.format](annotations, images), params, root, out_dir, ctx)
+    if weak_labels(params):
+        result = convert_weak(annotations, images, params, out_dir, ctx)
+    elif fmt is not None:
+        result = convert_list(annotations, images, fmt, params, root, out_dir, ctx)
+    else:
+        result = convert(parser_for(params)(annotations, images), params, root, out_dir, ctx)
+    return exported(result, params, out_dir)
 
 
 def convert(items: Iterable[Item], params: ConvertParams, root: Path, out_dir: Path,
@@ -148,6 +175,29 @@ def convert_list(annotations: Path, images: Path, fmt: LineFormat, params: Conve
     finally:
         shutil.rmtree(spill, ignore_errors=True)
     return _result(params, tally, written, ctx)
+
+
+def convert_weak(annotations: Path, images: Path, params: ConvertParams, out_dir: Path,
+                 ctx: StageContext) -> StageResult:
+    """LSVT weak labels: verified images and a manifest of their image-level texts (see ``weak.py``)."""
+    shards = _shards(params, ctx)
+    tally = Tally()
+    texts: dict[str, list[str]] = {}
+    paths = _output_paths(params, out_dir)
+    with ExitStack() as stack:
+        sink = WeakSink(images, paths["images"], paths["manifest"], texts, tally, stack)
+        for item, result in _processed(_checked(weak_items(annotations, images, texts), params, tally), ctx,
+                                       shards, False, params.crop_format):
+            sink.add(item, result)
+    return _result(params, tally, {"images": sink.written}, ctx)
+
+
+def exported(result: StageResult, params: ConvertParams, out_dir: Path) -> StageResult:
+    """``result`` with the ``params.export`` copies written into ``out_dir`` and counted."""
+    for toolkit in params.export:
+        counts = export_dataset(Path(out_dir), toolkit, Path(out_dir) / OUTPUT_PATHS[toolkit], export_split(params))
+        result.counts.update({f"export.{toolkit}.{name}": n for name, n in counts.items()})
+    return result
 
 
 def _shards(params: ConvertParams, ctx: StageContext) -> int:

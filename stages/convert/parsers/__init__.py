@@ -25,6 +25,8 @@ from stages.convert.parsers import iiit5k
 from stages.convert.parsers import svt
 from stages.convert.parsers import textlist
 from stages.convert.parsers import lmdb_reader
+from stages.convert.parsers import mmocr
+from stages.convert.parsers import paddleocr
 from stages.convert.parsers.common import ParserFn
 from stages.convert.parsers.line_list import LineFormat
 
@@ -46,14 +48,18 @@ PARSERS: dict[str, ParserFn] = {
     "svt": svt.parse,
     "textlist": textlist.parse,
     "lmdb": lmdb_reader.parse,
+    "mmocr_textdet": mmocr.parse_textdet,
+    "mmocr_textrecog": mmocr.parse_textrecog,
+    "paddleocr_det": paddleocr.parse_det,
+    "paddleocr_rec": paddleocr.parse_rec,
 }
 
 
 def line_format(name: str, annotations: Path) -> LineFormat | None:
     """How to split a line of ``annotations`` when format ``name`` reads it as a list of independent lines
     (the convert stage then lets its shards parse the list in parts); None for every other input."""
-    if name == "mjsynth" or (name == "textlist" and textlist.is_line_list(annotations)):
-        return {"mjsynth": mjsynth.LINES, "textlist": textlist.LINES}[name]
+    if name in ("mjsynth", "paddleocr_rec") or (name == "textlist" and textlist.is_line_list(annotations)):
+        return {"mjsynth": mjsynth.LINES, "textlist": textlist.LINES, "paddleocr_rec": paddleocr.REC_LINES}[name]
     return None
 
 

@@ -14,7 +14,7 @@ import math
 import os
 import re
 import zipfile
-from pathlib import Path
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Callable, Iterable, Iterator, Sequence
 
 from stages.convert.records import CropRecord, ImageRecord, ParseError, Skipped, TextInstance
@@ -211,6 +211,25 @@ def _suffix_rank(name: str) -> tuple[int, str]:
 def missing_image(source: str, stems: Sequence[str], images: Path) -> Skipped:
     """The Skipped for an annotation whose image is not in the image folder."""
     return Skipped("missing_image", source, f"no image with stem {' or '.join(stems)} under {images}")
+
+
+def listed_image(images: Path, name: str) -> Path | None:
+    """The image file an annotation names by path: ``images/name``, else ``images/<base name>`` (lists
+    often carry a folder the distributed image folder does not have); None when neither is a file.
+
+    Names in annotation files are untrusted: an absolute name, a ``..`` segment or a name resolving outside
+    ``images`` (through a symlink) raises BadItem("unsafe_path") instead of being joined.
+    """
+    pure = PurePosixPath(name.replace("\\", "/"))
+    if pure.is_absolute() or ".." in pure.parts or PureWindowsPath(name).drive:
+        raise BadItem("unsafe_path", f"{name!r} is not a path inside the images folder")
+    root = Path(images)
+    for candidate in (root.joinpath(*pure.parts), root / pure.name):
+        if candidate.is_file():
+            if not candidate.resolve().is_relative_to(root.resolve()):
+                raise BadItem("unsafe_path", f"{name!r} resolves outside {root}")
+            return candidate
+    return None
 
 
 def parse_per_image_files(
