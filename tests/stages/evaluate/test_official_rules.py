@@ -160,3 +160,68 @@ def test_damaged_zips_give_named_errors(tmp_path, capsys):
     for damaged in (crc_bad, truncated):  # the same for ground truth
         assert main_eval_det(["--gt", str(damaged), "--pred", str(good)]) == 2
         assert str(damaged) in capsys.readouterr().err
+
+
+def _polygt_row(xs, ys, text="W", orient="c"):
+    return [np.array(["x:"], dtype=object), np.array([xs], np.float64), np.array(["y:"], dtype=object),
+            np.array([ys], np.float64), np.array([text], dtype=object), np.array([orient], dtype=object)]
+
+
+def test_totaltext_mat_with_nan_or_two_points_is_a_named_error(tmp_path):
+    from scipy.io import savemat
+
+    gt = tmp_path / "gt"
+    gt.mkdir()
+    cells = np.empty((2, 6), dtype=object)
+    cells[0, :] = _polygt_row([0, 10, 10, 0], [0, 0, 10, 10])
+    cells[1, :] = _polygt_row([0, np.nan, 10], [0, 0, 10])
+    savemat(str(gt / "poly_gt_img1.mat"), {"polygt": cells})
+    with pytest.raises(ParseError, match=r"poly_gt_img1.mat:2: row 2: "):
+        load_gt(gt)
+    cells[1, :] = _polygt_row([0, 10], [0, 0])  # two points, cared
+    savemat(str(gt / "poly_gt_img1.mat"), {"polygt": cells})
+    with pytest.raises(ParseError, match=r"poly_gt_img1.mat:2: row 2: a polygon needs at least 3 points"):
+        load_gt(gt)
+    pred = tmp_path / "pred"
+    pred.mkdir()
+    contours = np.empty((1, 1), dtype=object)
+    contours[0, 0] = np.array([[0, 0], [np.inf, 0], [10, 10]], np.float64)
+    savemat(str(pred / "img1.mat"), {"accuInf": contours})
+    with pytest.raises(ParseError, match=r"img1.mat:1: contour 1: .*finite"):
+        load_predictions(pred)
+
+
+@pytest.mark.parametrize("coords", ["quad", "polygon"])
+@pytest.mark.parametrize("line", ["0,0,nan,0,10,10,0,10", "0,0,inf,0,10,10,0,10", "0,0,10,0", "0,0,10,0,1e999,1,2,3"])
+def test_txt_nan_inf_and_short_lines_are_named_errors(tmp_path, coords, line):
+    res = _folder(tmp_path, "res", {"res_img_1.txt": "0,0,10,0,10,10,0,10\n" + line + "\n"})
+    with pytest.raises(ParseError, match=r"res_img_1.txt:2: "):
+        load_predictions(res, gt_ids={"img_1": []}, coords=coords)
+    gt = _folder(tmp_path, "gt", {"gt_img_1.txt": "0,0,10,0,10,10,0,10,a\n" + line + "\n"})
+    with pytest.raises(ParseError, match=r"gt_img_1.txt:2: "):
+        load_gt(gt, coords=coords)
+
+
+def test_empty_files_are_images_without_text_and_an_empty_gt_zip_is_an_error(tmp_path):
+    gt = _folder(tmp_path, "gt", {"gt_img_1.txt": "", "gt_img_2.txt": "0,0,10,0,10,10,0,10,a\n"})
+    res = _folder(tmp_path, "res", {"res_img_2.txt": ""})
+    assert load_gt(gt, coords="quad")["img_1"] == []
+    assert load_predictions(res, gt_ids={"img_1", "img_2"}, coords="quad") == {"img_2": []}
+    empty = tmp_path / "empty.zip"
+    with zipfile.ZipFile(empty, "w"):
+        pass
+    with pytest.raises(ParseError, match=r"empty.zip: holds no ground-truth .txt files"):
+        load_gt(empty)
+    assert load_predictions(empty, gt_ids={"img_1"}) == {}  # a submission with no detections at all
+    (tmp_path / "gt" / "gt_img_1.txt").write_bytes(b"0,0,10,0,10,10,0,10,\xff\n")
+    with pytest.raises(ParseError, match=r"gt_img_1.txt: not UTF-8"):
+        load_gt(gt)
+
+
+def test_predictions_json_with_a_bad_score_is_a_named_error(tmp_path):
+    p = tmp_path / "pred.json"
+    for score in ("high", None, float("nan"), 2.0):
+        p.write_text(json.dumps({"images": [{"file_name": "img_1.jpg", "polygons": [[0, 0, 5, 0, 5, 5]],
+                                              "scores": [score]}]}))
+        with pytest.raises(ParseError, match=r"pred.json: images\[0\]: scores\[0\] must be a number in \[0, 1\]"):
+            load_predictions(p)
