@@ -225,3 +225,14 @@ def test_predictions_json_with_a_bad_score_is_a_named_error(tmp_path):
                                               "scores": [score]}]}))
         with pytest.raises(ParseError, match=r"pred.json: images\[0\]: scores\[0\] must be a number in \[0, 1\]"):
             load_predictions(p)
+
+
+def test_quad_detections_with_confidences_are_matched_by_descending_confidence(tmp_path, capsys):
+    # det 0 (0.3) overlaps both gts with IoU .74; det 1 (0.9) only gt 0 (IoU .7, .31 with gt 1). The RRC
+    # script sorts by confidence: gt 0 takes det 1, gt 1 det 0: two matches. File order would give one.
+    gt = _folder(tmp_path, "gt", {"gt_img_1.txt": "0,0,100,0,100,10,0,10,A\n30,0,130,0,130,10,30,10,B\n"})
+    res = _folder(tmp_path, "res", {"res_img_1.txt": "15,0,115,0,115,10,15,10,0.3\n0,0,70,0,70,10,0,10,0.9\n"})
+    assert main_eval_det(["--gt", str(gt), "--pred", str(res)]) == 0
+    assert json.loads(capsys.readouterr().out)["hmean"] == 1.0
+    assert main_eval_det(["--gt", str(gt), "--pred", str(res), "--coords", "polygon"]) == 0
+    assert json.loads(capsys.readouterr().out)["hmean"] == 0.5
