@@ -203,7 +203,7 @@ def _maybe_validate(p: TrainParams, done: int, model: Any, images: Any, device: 
         return {}
     from stages.train.validate import evaluate
 
-    scores = evaluate(model, images, device, p.postprocess.model_dump())  # the bare model: no DDP collective
+    scores = evaluate(model, images, device, p.postprocess.model_dump(), p.val_protocol)  # bare model: no DDP collective
     metrics = {f"val_{k}": v for k, v in scores.items()}
     if logger is not None:
         logger.log_metrics({f"val/{k}": v for k, v in scores.items()}, step=done)

@@ -66,6 +66,8 @@ class TrainParams(StageParams):
         runs:/, models:/); its weights start this stage (optimizer and step start fresh).
     datasets: the training inputs and their ratios (normalised to sum to 1).
     validation: input name of the dataset validated on every ``val_every`` steps and at the end.
+    val_protocol: the detection protocol validation scores with: ``icdar15`` (quads, straight text),
+        ``deteval`` (Total-Text's, for curved text) or ``pascal``.
     batch_size: images per worker per step (the global batch is batch_size * num_workers).
     image_size: side of the square training crops (px); val_size: validation images are resized so
         their longer side is this (px, rounded to a multiple of 32).
@@ -86,6 +88,7 @@ class TrainParams(StageParams):
     init: str | None = None
     datasets: list[DatasetRef] = Field(min_length=1)
     validation: str | None = None
+    val_protocol: Literal["icdar15", "deteval", "pascal"] = "icdar15"
     steps: int = Field(ge=1)
     batch_size: int = Field(8, ge=1)
     image_size: int = Field(640, ge=32)

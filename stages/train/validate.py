@@ -1,4 +1,5 @@
-"""Validation during training: detect on a held-out set and score it with the ICDAR 2015 protocol.
+"""Validation during training: detect on a held-out set and score it with a detection protocol
+(``icdar15`` by default; ``deteval`` for curved text).
 
 Images are resized (aspect kept, each side rounded to a multiple of 32) so their longer side is
 ``val_size``, run through the model in eval mode in same-size groups, post-processed into polygons on
@@ -14,7 +15,7 @@ import cv2
 import numpy as np
 
 from models.db_postprocess import postprocess
-from stages.evaluate.metrics import DetPoly, GtPoly, evaluate_icdar15
+from stages.evaluate.metrics import DETECTION_PROTOCOLS, DetPoly, GtPoly
 from stages.train.data import Sample, normalise, read_rgb, read_samples
 
 _GROUP = 8  # images per forward pass
@@ -53,8 +54,15 @@ def _ground_truth(sample: Sample) -> list[GtPoly]:
     return [GtPoly(p.astype(np.float64), ignore=ign) for p, ign in zip(sample.polygons, sample.ignore) if len(p) >= 3]
 
 
-def evaluate(model: Any, images: list[ValImage], device: Any, post: dict[str, Any]) -> dict[str, float]:
-    """ICDAR 2015 precision / recall / hmean of ``model`` on ``images``; ``post``: postprocess kwargs."""
+def score(gts: dict[int, list[GtPoly]], preds: dict[int, list[DetPoly]], protocol: str = "icdar15") -> dict[str, float]:
+    """precision / recall / hmean of ``preds`` under ``protocol`` (a key of ``DETECTION_PROTOCOLS``)."""
+    result = DETECTION_PROTOCOLS[protocol](gts, preds)
+    return {"precision": result.precision, "recall": result.recall, "hmean": result.hmean}
+
+
+def evaluate(model: Any, images: list[ValImage], device: Any, post: dict[str, Any],
+             protocol: str = "icdar15") -> dict[str, float]:
+    """precision / recall / hmean of ``model`` on ``images`` under ``protocol``; ``post``: postprocess kwargs."""
     import torch
 
     was_training = model.training
@@ -70,8 +78,7 @@ def evaluate(model: Any, images: list[ValImage], device: Any, post: dict[str, An
                     preds[start + k] = [DetPoly(poly.astype(np.float64), score) for poly, score in dets if len(poly) >= 3]
     finally:
         model.train(was_training)
-    result = evaluate_icdar15({i: v.gts for i, v in enumerate(images)}, preds)
-    return {"precision": result.precision, "recall": result.recall, "hmean": result.hmean}
+    return score({i: v.gts for i, v in enumerate(images)}, preds, protocol)
 
 
 def _same_size_groups(images: list[ValImage]):

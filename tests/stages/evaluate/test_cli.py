@@ -54,8 +54,9 @@ def test_eval_det_protocols_and_details(capsys, tmp_path):
 
 def test_eval_det_e2e_and_threshold(capsys):
     ic = FX / "icdar2015_gt"
+    # the fixture holds float and 14-point polygons: the RRC quad rule refuses them, the polygon rule reads them
     assert main_eval_det(["--gt", str(ic / "gt.zip"), "--pred", str(ic / "perturbed_res.zip"),
-                          "--score-threshold", "0.5"]) == 0
+                          "--score-threshold", "0.5", "--coords", "polygon"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["params"]["score_threshold"] == 0.5 and 0 < out["num_det_care"]
     assert main_eval_det(["--gt", str(ic / "gt.zip"), "--pred", str(ic / "perturbed_e2e.json"), "--protocol", "e2e"]) == 0
@@ -69,7 +70,9 @@ def test_eval_det_malformed_line_fails_with_file_and_line(capsys, tmp_path):
     code = main_eval_det(["--gt", str(FX / "icdar2015_gt" / "gt.zip"), "--pred", str(res)])
     err = capsys.readouterr()
     assert code == 2 and err.out == ""
-    assert "res_img_3.txt:2: odd number of values (7)" in err.err
+    assert "res_img_3.txt:2: expected 8 integer coordinates x1,y1,...,x4,y4 (ICDAR 2015 rule), got 7 fields" in err.err
+    assert main_eval_det(["--gt", str(FX / "icdar2015_gt" / "gt.zip"), "--pred", str(res), "--coords", "polygon"]) == 2
+    assert "res_img_3.txt:2: odd number of values (7)" in capsys.readouterr().err
     (res / "res_img_3.txt").write_text("10,10,20,10,20,20,10,20\n")
     (res / "res_img_999.txt").write_text("10,10,20,10,20,20,10,20\n")
     assert main_eval_det(["--gt", str(FX / "icdar2015_gt" / "gt.zip"), "--pred", str(res)]) == 2

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 import zipfile
 
 import cv2
@@ -142,3 +143,20 @@ def test_breakdown_of_a_real_run_counts_every_cared_ground_truth(files, tmp_path
         assert sum(b["gt"] for b in data["breakdown"][axis]) == 4
     assert not (tmp_path / "report" / "test" / "samples").exists()
     assert np.isfinite(data["summary"]["hmean"])
+
+
+def test_icdar2015_recipe_params_write_a_zip_the_rrc_rule_reads(files, tmp_path):
+    """The evaluate stage as configs/icdar2015.yaml sets it up (quads, no score): a flat zip of
+    res_img_<N>.txt with 8 integer coordinates a line, read back under the RRC quad rule to the same hmean."""
+    params = EvaluateParams.model_validate({**TINY, "protocol": "icdar15", "mode": "quad", "thresh": 0.05,
+                                            "box_thresh": 0.0, "num_render": 0, "submission_scores": False})
+    result = run(params, {"model": files["model"], "test": files["test"]}, tmp_path, LocalContext())
+    zpath = tmp_path / "report" / "test" / "submission.zip"
+    with zipfile.ZipFile(zpath) as zf:
+        assert sorted(zf.namelist()) == ["res_img_1.txt", "res_img_2.txt", "res_img_3.txt"]
+        lines = [line for name in zf.namelist() for line in zf.read(name).decode().splitlines()]
+    assert lines and all(re.fullmatch(r"-?\d+(,-?\d+){7}", line) for line in lines), lines[:3]
+    gts = load_gt(files["test"] / "annotations.json")
+    preds = load_predictions(zpath, gt_ids=gts, coords="quad")
+    assert sum(len(v) for v in preds.values()) == len(lines) == result.counts["test_detections"]
+    assert evaluate_icdar15(gts, preds).hmean == pytest.approx(result.metrics["test.hmean"])
