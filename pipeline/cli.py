@@ -51,8 +51,9 @@ def main_run(argv: list[str]) -> int:
     args = run_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
     options = RunOptions(args.config, args.overrides, args.only, args.until, args.force, args.dry_run, args.tracking_uri)
+    console = None if args.dry_run else run_console(args.config)
     try:
-        run_pipeline(options)
+        run_pipeline(options, console)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -66,7 +67,23 @@ def main_run(argv: list[str]) -> int:
         return code
     finally:
         _shutdown_ray()
+        if console is not None:
+            console.close()
     return 0
+
+
+def run_console(config: str) -> "Console":
+    """The console of one run, with its log file in ``<project home>/logs/``."""
+    import time
+    from pathlib import Path
+
+    from pipeline.console import Console
+    from pipeline.paths import project_home
+
+    path = project_home() / "logs" / f"{Path(config).stem}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    console = Console(path)
+    console.show(f"log: {path} (Ray's session logs: /tmp/ray/session_latest/logs)")
+    return console
 
 
 def _shutdown_ray() -> None:

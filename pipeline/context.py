@@ -6,6 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
 
+from pipeline.console import MARK, emit_progress
 from pipeline.tracking import RunLogger
 
 T = TypeVar("T")
@@ -50,13 +51,17 @@ class RayStageContext:
     def tracking_handle(self) -> Any:
         return self.run
 
+    def progress(self, done: int, total: int | None, unit: str) -> None:
+        emit_progress(self.stage_name, done, total, unit)
+
 
 def stage_logger(stage_name: str) -> logging.Logger:
-    """A logger that prints '[stage] message' to stderr (Ray forwards worker output to the driver)."""
+    """A logger that prints '[stage] message' to stderr (Ray forwards worker output to the driver),
+    marked as meant for the user's console."""
     logger = logging.getLogger(f"stage.{stage_name}")
     if not logger.handlers:
         handler = logging.StreamHandler(sys.stderr)
-        handler.setFormatter(logging.Formatter(f"%(asctime)s [{stage_name}] %(message)s", "%H:%M:%S"))
+        handler.setFormatter(logging.Formatter(f"{MARK}%(asctime)s [{stage_name}] %(message)s", "%H:%M:%S"))
         logger.addHandler(handler)
         logger.setLevel(logging.INFO)
         logger.propagate = False

@@ -13,7 +13,7 @@ from typing import Any
 
 from pipeline.artifacts import ArtifactStore
 from pipeline.dag import Graph, code_digest
-from pipeline.interrupts import Interrupted
+from pipeline.interrupts import Interrupted, StopFlag
 from pipeline.resources import ResourceLedger, stage_need
 from pipeline.stage_task import StageTask, execute_stage
 from pipeline.tracking import RunLogger, TrackingClient
@@ -103,17 +103,19 @@ class Executor:
     """Runs a plan on Ray, recording every stage as a child run of ``parent_run_id``."""
 
     def __init__(self, graph: Graph, store: ArtifactStore, tracking: TrackingClient | None, experiment_id: str | None,
-                 parent_run_id: str | None, ledger: ResourceLedger | None = None):
+                 parent_run_id: str | None, ledger: ResourceLedger | None = None, stop: StopFlag | None = None):
         self.graph = graph
         self.store = store
         self.tracking = tracking
         self.experiment_id = experiment_id
         self.parent_run_id = parent_run_id
         self.ledger = ledger or ResourceLedger.from_cluster()
+        self.stop = stop or StopFlag()
         self.report = RunReport()
 
     def run(self, plan: list[PlannedStage]) -> RunReport:
-        """Run the plan; on ``Interrupted`` (or KeyboardInterrupt) cancel what is in flight, then re-raise."""
+        """Run the plan; on ``Interrupted`` (the stop flag was set by a signal) or KeyboardInterrupt,
+        cancel what is in flight, then re-raise."""
         import ray
 
         todo = {step.name: step for step in plan}
@@ -121,11 +123,15 @@ class Executor:
         stop = False
         try:
             while todo or running:
+                self.stop.check()
                 if not stop:
                     self._start_ready(todo, running)
                 if not running:
                     break  # whatever is left waits on a failed stage
                 done, _ = ray.wait(list(running), num_returns=1, timeout=POLL_S)
+                # Before a stage that just ended is recorded: a signal to the whole process group
+                # also interrupts the stage tasks, and that must read as "killed", not "failed".
+                self.stop.check()
                 if done:
                     flight = running.pop(done[0])
                     self.ledger.release(flight.step.name)

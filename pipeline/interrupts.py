@@ -1,7 +1,8 @@
 """Ctrl-C and SIGTERM end a pipeline run cleanly.
 
-The driver turns the first SIGINT or SIGTERM into an ``Interrupted`` exception in its main thread
-(raised from inside ``ray.wait`` as well, which checks for signals). The executor then cancels the
+The driver's handler only records the first SIGINT or SIGTERM in a ``StopFlag``: raising from a
+signal handler would surface inside Ray's compiled ``ray.wait`` as a SystemError. The executor polls
+the flag between short waits and raises ``Interrupted`` from its own loop; it then cancels the
 stages in flight, removes their staging folders and ends their MLflow runs KILLED; the runner ends
 the parent run KILLED and the CLI stops the local Ray it started and exits 130 (SIGINT) or 143
 (SIGTERM). Further signals during that clean-up (a second Ctrl-C) are reported and otherwise
@@ -36,25 +37,35 @@ class Interrupted(BaseException):
         return EXIT_CODES.get(self.signum, 128 + self.signum)
 
 
+class StopFlag:
+    """Set by the signal handler; ``check`` raises ``Interrupted`` once it is set."""
+
+    def __init__(self) -> None:
+        self.signum: int | None = None
+
+    def check(self) -> None:
+        if self.signum is not None:
+            raise Interrupted(self.signum)
+
+
 @contextmanager
-def interrupt_handlers() -> Iterator[None]:
-    """Within the block, SIGINT/SIGTERM raise ``Interrupted`` once; later ones are only reported."""
+def interrupt_handlers() -> Iterator[StopFlag]:
+    """Within the block, SIGINT/SIGTERM set the yielded flag; a repeated signal is only reported."""
+    flag = StopFlag()
     if threading.current_thread() is not threading.main_thread():
-        yield  # signal handlers can only be installed from the main thread (e.g. under a test runner's thread)
+        yield flag  # signal handlers can only be installed from the main thread (e.g. under a test runner's thread)
         return
-    state = {"raised": False}
 
     def handler(signum: int, frame: object) -> None:
-        if state["raised"]:
+        if flag.signum is not None:
             print(f"\n{signal.Signals(signum).name} again: still stopping the stages in flight (a few seconds)",
                   file=sys.stderr, flush=True)
             return
-        state["raised"] = True
-        raise Interrupted(signum)
+        flag.signum = signum
 
     previous = {sig: signal.signal(sig, handler) for sig in EXIT_CODES}
     try:
-        yield
+        yield flag
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)

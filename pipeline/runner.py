@@ -4,8 +4,10 @@ from __future__ import annotations
 import logging
 import os
 import sys
+from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ContextManager
 
 import yaml
 
@@ -14,7 +16,8 @@ from pipeline.artifacts import ArtifactStore
 from pipeline.config import PipelineConfig, load_config
 from pipeline.dag import Graph, build_graph, select
 from pipeline.executor import Executor, PipelineFailed, RunReport, format_plan, make_plan
-from pipeline.interrupts import interrupt_handlers
+from pipeline.console import Console, driver_logging, route_worker_logs
+from pipeline.interrupts import StopFlag, interrupt_handlers
 from pipeline.tracking import TrackingClient, start_sink, uses_sink
 
 log = logging.getLogger("pipeline")
@@ -52,8 +55,11 @@ def prepare(options: RunOptions) -> Invocation:
     return Invocation(config, graph, store, names)
 
 
-def run_pipeline(options: RunOptions) -> RunReport:
-    """Run (or, with dry_run, print) the pipeline; raises PipelineFailed naming failed stages."""
+def run_pipeline(options: RunOptions, console: Console | None = None) -> RunReport:
+    """Run (or, with dry_run, print) the pipeline; raises PipelineFailed naming failed stages.
+
+    With a ``console`` (the command line's), worker output and other libraries' logs go to its log
+    file and the user sees stage events and progress; without one, output is left as it is."""
     inv = prepare(options)
     plan = make_plan(inv.graph, inv.store, inv.names, options.force)
     print(f"pipeline {inv.config.name}: {len(plan)} stages, artifacts in {inv.store.root}")
@@ -63,14 +69,14 @@ def run_pipeline(options: RunOptions) -> RunReport:
     uri = options.tracking_uri or inv.config.tracking_uri or paths.default_tracking_uri()
     if all(step.cached and not step.forced for step in plan):
         # Nothing to schedule: no Ray start, and the driver is the only MLflow writer.
-        report = _execute(inv, plan, options, TrackingClient(uri), address="none (all cache hits)")
-        return report
-    address = init_ray(inv.config)
+        with _console_routing(console):
+            return _execute(inv, plan, options, TrackingClient(uri), address="none (all cache hits)")
+    address = init_ray(inv.config, quiet=console is not None)
     sink = start_sink(uri) if uses_sink(uri) else None
     try:
-        # After ray.init, which installs a SIGTERM handler of its own.
-        with interrupt_handlers():
-            report = _execute(inv, plan, options, TrackingClient(uri, sink), address)
+        # After ray.init, which installs a SIGTERM handler and log printers of its own.
+        with _console_routing(console), interrupt_handlers() as stop:
+            report = _execute(inv, plan, options, TrackingClient(uri, sink), address, stop)
     finally:
         if sink is not None:
             import ray
@@ -81,14 +87,15 @@ def run_pipeline(options: RunOptions) -> RunReport:
     return report
 
 
-def _execute(inv: Invocation, plan: list, options: RunOptions, tracking: TrackingClient, address: str) -> RunReport:
+def _execute(inv: Invocation, plan: list, options: RunOptions, tracking: TrackingClient, address: str,
+             stop: StopFlag | None = None) -> RunReport:
     experiment = inv.config.experiment or inv.config.name
     experiment_id = tracking.ensure_experiment(experiment)
     parent = tracking.run(tracking.call("start_run", experiment_id, inv.config.name, _parent_tags(inv, options, address)))
     parent.client.call("log_artifact_bytes", parent.run_id, "config.yaml", yaml.safe_dump(inv.config.to_dict(), sort_keys=False).encode(), None)
     log.info("MLflow: %s, experiment %r, run %s", tracking.tracking_uri, experiment, parent.run_id)
     try:
-        report = Executor(inv.graph, inv.store, tracking, experiment_id, parent.run_id).run(plan)
+        report = Executor(inv.graph, inv.store, tracking, experiment_id, parent.run_id, stop=stop).run(plan)
     except BaseException:
         parent.end("KILLED")
         raise
@@ -100,17 +107,29 @@ def _execute(inv: Invocation, plan: list, options: RunOptions, tracking: Trackin
     return report
 
 
-def init_ray(config: PipelineConfig) -> str:
-    """Join the configured or ambient (RAY_ADDRESS) cluster, else start a local Ray."""
+def _console_routing(console: Console | None) -> ContextManager[None]:
+    """Driver logs and forwarded worker output through ``console`` (nothing changes without one)."""
+    if console is None:
+        return nullcontext()
+    stack = ExitStack()
+    stack.enter_context(driver_logging(console))
+    stack.enter_context(route_worker_logs(console))
+    return stack
+
+
+def init_ray(config: PipelineConfig, quiet: bool = False) -> str:
+    """Join the configured or ambient (RAY_ADDRESS) cluster, else start a local Ray. ``quiet``: Ray's
+    own start-up messages below ERROR are not printed (the run's console shows its own)."""
     import ray
 
     if not ray.is_initialized():
         address = config.ray.address or os.environ.get("RAY_ADDRESS")
+        level = logging.ERROR if quiet else logging.WARNING
         if address:
-            ray.init(address=address, logging_level=logging.WARNING)
+            ray.init(address=address, logging_level=level)
         else:
             ray.init(num_cpus=config.ray.num_cpus, num_gpus=config.ray.num_gpus, include_dashboard=False, _node_ip_address="127.0.0.1",
-                     logging_level=logging.WARNING, runtime_env={"env_vars": {"PYTHONPATH": _pythonpath()}})
+                     logging_level=level, runtime_env={"env_vars": {"PYTHONPATH": _pythonpath()}})
     return ray.get_runtime_context().gcs_address
 
 

@@ -87,6 +87,10 @@ class StageContext(Protocol):
         """Apply ``fn`` to every item, in parallel where the engine can (Ray tasks), results in order."""
         ...
 
+    def progress(self, done: int, total: int | None, unit: str) -> None:
+        """Report progress of a long stage (shown as a live line on the user's console)."""
+        ...
+
     def tracking_handle(self) -> Any:
         """A picklable object with ``log_metrics(metrics, step)`` for code running in other processes
         (e.g. Ray Train workers); None when tracking is off."""
@@ -131,6 +135,7 @@ class LocalContext:
         self.logger = logging.getLogger(f"stage.{stage_name}")
         self.metrics: list[tuple[dict[str, float], int | None]] = []
         self.artifacts: list[tuple[Path, str | None]] = []
+        self.progress_reports: list[tuple[int, int | None, str]] = []
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
         self.metrics.append((dict(metrics), step))
@@ -140,6 +145,9 @@ class LocalContext:
 
     def map(self, fn: Callable[[T], R], items: Iterable[T], num_cpus: float = 1) -> list[R]:
         return [fn(item) for item in items]
+
+    def progress(self, done: int, total: int | None, unit: str) -> None:
+        self.progress_reports.append((done, total, unit))
 
     def tracking_handle(self) -> Any:
         return None

@@ -235,8 +235,11 @@ def _processed(items: Iterable[Item], ctx: StageContext, shards: int, make_crops
     batches = ((window, [ShardJob([work_unit(item) for item in part], make_crops, crop_format)
                          for part in _split(window, shards)])
                for window in _windows(items, shards * WINDOW_COST))
+    done = 0
     for window, results in _pipelined(ctx, process_shard, batches):
         yield from zip(window, chain.from_iterable(results))
+        done += len(window)
+        ctx.progress(done, None, "items")
 
 
 def _pipelined(ctx: StageContext, fn: Callable[[J], R],

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from models.checkpoint import CHECKPOINT_FILE, load_checkpoint, restore_rng_state, save_checkpoint
+from pipeline.console import emit_progress
 from stages.train.data import TARGET_KEYS, MixedDataset, make_loader, normalise, read_samples
 from stages.train.params import TrainParams
 from stages.train.sampler import MixedBatchSampler
@@ -34,6 +35,7 @@ class LoopConfig:
     init_checkpoint: str | None = None
     tracking: Any = None  # a RunLogger (picklable) or None
     dataset_names: list[str] = field(default_factory=list)
+    stage_name: str = ""  # for the progress line on the driver's console; empty: none
 
 
 @dataclass
@@ -104,6 +106,9 @@ def train_loop(config: dict[str, Any]) -> None:
             metrics = {**meter.flush(), "lr": run.scheduler.get_last_lr()[0]}
             if logger is not None:
                 logger.log_metrics({f"train/{k}": v for k, v in metrics.items()}, step=done)
+            if cfg.stage_name:
+                emit_progress(cfg.stage_name, done, p.steps, "step", loss=metrics.get("loss_total", float("nan")),
+                              img_per_s=metrics.get("images_per_s", float("nan")))
         paused = time.perf_counter()
         metrics.update(_maybe_validate(p, done, run.model, val_images, device, logger))
         if done % p.checkpoint_every == 0 or done == p.steps:

@@ -41,7 +41,7 @@ def run(params: TrainParams, inputs: dict[str, Path], out_dir: Path, ctx: StageC
 
     # A models:/ or runs:/ init resolves in the pipeline's MLflow store, not this worker's default one.
     init = resolve_init(params.init, inputs, stage_tracking_uri(ctx))
-    loop = make_loop(params, inputs, init, ctx.tracking_handle())
+    loop = make_loop(params, inputs, init, ctx.tracking_handle(), ctx.stage_name)
     if ctx.num_cpus or ctx.num_gpus:
         # The task only waits in trainer.fit(); what it holds is lost to the workers (on a small machine
         # the workers may then never be scheduled).
@@ -77,8 +77,9 @@ def run(params: TrainParams, inputs: dict[str, Path], out_dir: Path, ctx: StageC
     )
 
 
-def make_loop(params: TrainParams, inputs: dict[str, Path], init: Path | None, tracking: Any) -> Any:
-    """The ``LoopConfig`` every training worker gets: params, model, dataset paths, MLflow handle."""
+def make_loop(params: TrainParams, inputs: dict[str, Path], init: Path | None, tracking: Any, stage_name: str = "") -> Any:
+    """The ``LoopConfig`` every training worker gets: params, model, dataset paths, MLflow handle
+    (and the stage name its progress lines carry)."""
     from stages.train.loop import LoopConfig
 
     return LoopConfig(
@@ -89,6 +90,7 @@ def make_loop(params: TrainParams, inputs: dict[str, Path], init: Path | None, t
         init_checkpoint=str(init) if init else None,
         tracking=tracking,
         dataset_names=[d.input for d in params.datasets],
+        stage_name=stage_name,
     )
 
 

@@ -106,7 +106,7 @@ def test_ctrl_c_to_the_process_group_stops_the_run_and_the_next_run_resumes(tmp_
     _assert_clean_stop(driver)
     rerun = driver.start()
     assert rerun.wait(timeout=300) == 0
-    assert sorted(p.parent.name for p in (tmp_path / "artifacts").glob("*/*/_COMPLETE")) == ["a", "b", "c"]
+    assert sorted(p.parent.parent.name for p in (tmp_path / "artifacts").glob("*/*/_COMPLETE")) == ["a", "b", "c"]
 
 
 @pytest.mark.slow

@@ -62,3 +62,22 @@ def test_init_from_upstream_model_and_missing_inputs(tmp_path, tiny_synth):
     with pytest.raises(KeyError, match="names input 'missing'"):
         _run(params, {"synth": tiny_synth / "train"}, tmp_path, "missing-input")
     assert model_config(_params(tmp_path), None)["backbone"]["name"] == "tiny"
+
+
+@pytest.mark.slow
+def test_forced_run_trains_from_its_inputs_and_its_own_retry_resumes(tmp_path, tiny_synth):
+    inputs = {"synth": tiny_synth / "train"}
+    finished, _ = _run(_params(tmp_path), inputs, tmp_path, "force-test", "first")
+    assert finished.extra["resumed_at_steps"] == []
+    # A forced attempt must not pick up the finished run's step-6 checkpoint of the same key.
+    marker = tmp_path / "killed-once"
+    params = _params(tmp_path, fault_step=3, fault_marker=str(marker), max_failures=0)
+    forced = LocalContext("train", "force-test", forced=True)
+    forced.attempt = "attempt-1"
+    with pytest.raises(TrainingFailedError):
+        STAGE.fn(params, inputs, tmp_path / "second", forced)  # trains from step 0, dies at step 3
+    # A retry of that same attempt (a crashed stage task re-run by Ray) resumes its own checkpoint.
+    (tmp_path / "third").mkdir()
+    result = STAGE.fn(params, inputs, tmp_path / "third", forced)
+    assert result.extra["resumed_at_steps"] == [2]
+    assert load_checkpoint(tmp_path / "third" / "model" / "checkpoint.pt")["step"] == 6
