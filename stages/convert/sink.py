@@ -90,7 +90,7 @@ class Sink:
         rel = self._relative(out.record.image_path)
         if self.coco is not None:
             target = self.image_dir / rel
-            _place(out.record.image_path, target)
+            _place(out.record.image_path, target, out.data)
             self.coco.add(replace(out.record, image_path=target))
             self.manifest.write({
                 "file_name": rel, "width": out.record.width, "height": out.record.height,
@@ -130,9 +130,13 @@ class Sink:
         return written
 
 
-def _place(src: Path, dst: Path) -> None:
-    """Hard-link ``src`` at ``dst`` (both are immutable artifacts), copying where linking is impossible."""
+def _place(src: Path, dst: Path, data: bytes | None = None) -> None:
+    """Hard-link ``src`` at ``dst`` (both are immutable artifacts), copying where linking is impossible;
+    write ``data`` instead when the shard rewrote the file (never into the linked input)."""
     if dst.exists():
         return  # the same image named by two records
     dst.parent.mkdir(parents=True, exist_ok=True)
-    link_or_copy(src, dst)
+    if data is not None:
+        dst.write_bytes(data)
+    else:
+        link_or_copy(src, dst)

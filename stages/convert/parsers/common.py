@@ -261,12 +261,12 @@ def line_file_parser(parse_line: Callable[[str], TextInstance]) -> FileParser:
 
 
 def image_size(path: Path) -> tuple[int, int]:
-    """(width, height) read from the image header only (PIL decodes no pixels for this).
+    """(width, height) read from the image header only, in the stored pixel frame annotations are drawn
+    in (``stages.dataset.images``: EXIF orientation ignored).
 
     Parsers leave width/height 0 when their format does not store them; this is for whoever must
     know the size before decoding (the writer).
     """
-    from PIL import Image  # imported here: parsers that never need a size do not pay for PIL
+    from stages.dataset.images import image_size as header_size
 
-    with Image.open(path) as image:
-        return image.size
+    return header_size(path)
