@@ -15,6 +15,7 @@ from stages.convert.list_shards import WordsOut, take_images
 from stages.convert.records import Skipped
 from stages.convert.shard_work import ImageOut, Item, relative_to_any
 from stages.convert.validate import DROP_REASONS
+from stages.dataset.names import UNSAFE_PATH, name_problem
 from stages.convert.writers import CROP_SCHEMA, IMAGE_SCHEMA, CocoWriter, LmdbWriter, ManifestWriter
 from stages.download.tree import link_or_copy
 
@@ -78,6 +79,9 @@ class Sink:
         """Store one item's result (the item supplies what the shard was not sent: label, source)."""
         if isinstance(result, Skipped):
             self.tally.skipped(result if result.source else replace(result, source=item.source))
+        elif isinstance(result, ImageOut) and (why := name_problem(self._relative(result.record.image_path))):
+            # Parsers refuse such names already; this is the last line before a file is written outside images/.
+            self.tally.skipped(Skipped(UNSAFE_PATH, result.record.source, f"{result.record.image_path}: {why}"))
         elif isinstance(result, ImageOut):
             self.tally.image(result)
             self._image(result)

@@ -15,6 +15,7 @@ from pathlib import Path
 from typing import Callable, Iterator
 
 from stages.convert.records import CropRecord, ParseError, Skipped
+from stages.dataset.names import UNSAFE_PATH, SafeJoiner, UnsafePath
 
 
 @dataclass(frozen=True)
@@ -33,6 +34,7 @@ def malformed(fmt: LineFormat, source: str, line: str) -> Skipped:
 
 def parse_line_list(file: Path, images: Path, fmt: LineFormat) -> Iterator[CropRecord | Skipped]:
     """Lines of a list -> CropRecords (streaming: lists can hold millions of lines); sources ``<file>:<line>``."""
+    joiner = SafeJoiner(images)
     for lineno, line in read_lines(file):
         if not line or line.isspace():
             continue
@@ -41,7 +43,12 @@ def parse_line_list(file: Path, images: Path, fmt: LineFormat) -> Iterator[CropR
         if pair is None:
             yield malformed(fmt, source, line)
             continue
-        yield CropRecord(label=pair[1], image_path=images / pair[0], source=source)
+        try:
+            path = joiner.join(pair[0])  # names from the file are untrusted
+        except UnsafePath as exc:
+            yield Skipped(UNSAFE_PATH, source, str(exc))
+            continue
+        yield CropRecord(label=pair[1], image_path=Path(path), source=source)
 
 
 def read_lines(file: Path) -> Iterator[tuple[int, str]]:
