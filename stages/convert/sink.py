@@ -46,10 +46,11 @@ class Tally:
     def summary(self) -> dict[str, int]:
         return {"items": self.items, "bad_items": self.bad, **dict(sorted(self.reasons.items()))}
 
-    def check(self, max_bad_fraction: float) -> None:
-        """Raise when nothing was parsed or too many items were bad."""
+    def check(self, max_bad_fraction: float, annotations: str = "") -> None:
+        """Raise when nothing was parsed (naming the ``annotations`` read) or too many items were bad."""
         if self.items == 0:
-            raise ValueError("convert: the parser yielded no items (wrong annotations path or format?)")
+            raise ValueError(f"convert: the parser yielded no items from {annotations or 'the annotations'} "
+                             "(an empty file, a wrong annotations path or format?)")
         if self.bad / self.items > max_bad_fraction:
             raise ValueError(
                 f"convert: {self.bad} of {self.items} items are bad ({self.bad / self.items:.1%} > "

@@ -18,7 +18,7 @@ quad and a curved polygon keeps its top-side-then-bottom-side layout that croppi
 The bounds step is skipped when the record's size is unknown (width or height 0).
 
 An image that cannot be read or decoded makes the whole record a ``Skipped`` (``missing_image`` /
-``unreadable_image``).
+``unreadable_image``; ``truncated_image`` for a JPEG cut short, which decoders would pad with grey).
 """
 from __future__ import annotations
 
@@ -135,6 +135,8 @@ def read_image(path: Path, source: str) -> tuple[bytes, np.ndarray] | Skipped:
         return Skipped("missing_image", source, str(path))
     except OSError as exc:
         return Skipped("unreadable_image", source, f"{path}: {exc}")
+    if images.is_truncated_jpeg(data):
+        return Skipped("truncated_image", source, f"{path}: JPEG ends before its end-of-image marker")
     image = images.decode_image(data)  # the stored pixel frame: the one annotations are drawn in
     if image is None:
         return Skipped("unreadable_image", source, f"{path}: not a decodable image")

@@ -90,6 +90,13 @@ def image_size(path: Path | str, frame: Frame = STORED) -> tuple[int, int]:
     return width, height
 
 
+def is_truncated_jpeg(data: bytes) -> bool:
+    """Whether ``data`` is a JPEG whose last scan has no end-of-image marker after it: the file was cut
+    short. Decoders fill the missing rows with grey and only warn, so a decode alone does not tell.
+    (Inside scan data a 0xFF byte is always stuffed or a restart marker, so these two markers are real.)"""
+    return data[:2] == b"\xff\xd8" and data.rfind(b"\xff\xd9") < data.rfind(b"\xff\xda")
+
+
 def exif_orientation(data: bytes) -> int:
     """The EXIF orientation value (1..8) of encoded image bytes; 1 when there is none or it is unreadable."""
     if data[:2] == b"\xff\xd8":  # JPEG: read the APP1 segment directly, no PIL needed

@@ -16,6 +16,7 @@ import math
 import os
 import re
 import zipfile
+import zlib
 from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
@@ -88,7 +89,20 @@ def _iter_zip(path: Path, suffixes: tuple[str, ...]) -> Iterator[tuple[str, byte
         if not members:
             raise ParseError(path, None, f"no {'/'.join(suffixes)} annotation files in zip")
         for member in sorted(members, key=lambda m: natural_key(m.filename)):
-            yield Path(member.filename).name, archive.read(member)
+            yield Path(member.filename).name, _read_member(path, archive, member)
+
+
+# What zipfile raises for a damaged member: a bad CRC or header (BadZipFile), a broken deflate stream
+# (zlib.error), data ending early (EOFError), an unsupported method or an encrypted member.
+_DAMAGED_MEMBER = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError)
+
+
+def _read_member(path: Path, archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
+    """A member's bytes; ParseError naming the archive and the member when they cannot be read intact."""
+    try:
+        return archive.read(member)
+    except _DAMAGED_MEMBER as exc:
+        raise ParseError(path, None, f"member {member.filename}: damaged ({type(exc).__name__}: {exc})") from exc
 
 
 def _is_annotation(path: str, suffixes: tuple[str, ...]) -> bool:
