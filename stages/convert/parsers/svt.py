@@ -64,6 +64,8 @@ def read_xml(path: Path) -> list[_Image]:
         collector.parser.Parse(data, True)
     except expat.ExpatError as err:
         raise ParseError(path, err.lineno, f"invalid XML: {expat.ErrorString(err.code)}") from err
+    except (LookupError, ValueError) as err:  # an XML declaration naming an unknown encoding
+        raise ParseError(path, collector.parser.CurrentLineNumber, f"invalid XML: {err}") from err
     if collector.root != "tagset":
         raise ParseError(path, None, f"root element is <{collector.root}>, expected <tagset>")
     return collector.images

@@ -114,3 +114,12 @@ def test_damaged_images_and_degenerate_polygons_are_counted_skips(tmp_path):
     assert (counts["too_few_points"], counts["truncated_image"], counts["unreadable_image"]) == (1, 1, 1)
     assert counts["self_intersecting_repaired"] == 2 and counts["images"] == 2
     assert result.extra["first_bad"] == "labels.json:gt_1: too_few_points"
+
+
+def test_an_xml_declaring_an_unknown_encoding_is_a_parse_error(tmp_path):
+    """Found by the fuzz test: one flipped bit in ``encoding="utf-8"``."""
+    from stages.convert.parsers import svt
+
+    (tmp_path / "train.xml").write_bytes(b'<?xml version="1.0" encoding="ttf-8"?>\n<tagset></tagset>\n')
+    with pytest.raises(ParseError, match=r"train\.xml:1: invalid XML"):
+        list(svt.parse(tmp_path / "train.xml", tmp_path))
