@@ -130,3 +130,18 @@ def test_the_writer_refuses_a_record_from_outside_the_input(tmp_path):
     result = convert(items, params, root, tmp_path / "out", LocalContext())
     assert (result.counts["images"], result.counts["unsafe_path"]) == (1, 2)
     assert _files(tmp_path / "out") == ["annotations.json", "images/a.jpg", "manifest.parquet"]
+
+
+def test_svt_and_mmocr_json_names_are_checked_too(tmp_path):
+    from stages.convert.parsers import svt
+
+    _image(tmp_path / "secret.jpg")
+    (tmp_path / "img").mkdir()
+    (tmp_path / "train.xml").write_text('<tagset>\n<image><imageName>../secret.jpg</imageName>'
+                                        '<taggedRectangles/></image>\n</tagset>\n')
+    (item,) = svt.parse(tmp_path / "train.xml", tmp_path / "img")
+    assert (item.reason, item.source) == ("unsafe_path", "train.xml:2")
+    (tmp_path / "labels.json").write_text(json.dumps({"data_list": [
+        {"img_path": "/etc/hostname", "instances": [{"text": "a"}]}]}))
+    (item,) = textlist.parse(tmp_path / "labels.json", tmp_path / "img")
+    assert (item.reason, item.source) == ("unsafe_path", "labels.json:data_list/0")
