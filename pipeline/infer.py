@@ -11,7 +11,7 @@ that can only reach the server (not the training run's files) can run it. ``--im
 
 Output folder::
 
-    json/<stem>.json        {"file_name", "width", "height", "polygons": [[x1, y1, ...]], "scores": [...]}
+    json/<stem>.json        {"file_name", "width", "height", "frame", "polygons": [[x1, y1, ...]], "scores": [...]}
     res/res_<stem>.txt      ICDAR style, one polygon a line: x1,y1,...,xn,yn (integer pixels)
     vis/<stem>.jpg          the image with its polygons drawn
     predictions.json        every image as above ({"images": [...]}: what ``eval-det`` reads)
@@ -19,7 +19,12 @@ Output folder::
 
 Inference is the evaluate stage's (``stages.evaluate.inference.predict``): same resizing, padding and
 post-processing, so these files re-evaluate to the numbers the evaluate stage reports. An unreadable
-image is reported and skipped. Progress goes to stderr: a bar on a terminal, plain lines otherwise.
+image is reported and skipped.
+
+Orientation: a photo with an EXIF orientation tag is shown upright by default (``--frame exif_applied``, what a
+user expects of their own photo): polygons, width and height are then in that rotated view. ``--frame stored``
+uses the pixels as stored, the frame every dataset reader of the project uses (``stages.dataset.images``).
+Each JSON record names its ``frame``. Progress goes to stderr: a bar on a terminal, plain lines otherwise.
 """
 from __future__ import annotations
 
@@ -33,7 +38,6 @@ from pathlib import Path
 from typing import Any, TextIO
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
-_EXIF_ORIENTATION = 0x0112
 _CHUNK_BATCHES = 8  # batches per predict() call: an unreadable image costs a re-run of at most this much
 
 
@@ -68,6 +72,9 @@ def infer_parser() -> argparse.ArgumentParser:
     parser.add_argument("--unclip-ratio", type=float, default=1.5, help="DBNet growth ratio; 0: invert the training shrink")
     parser.add_argument("--workers", type=int, default=2, help="threads decoding and post-processing images")
     parser.add_argument("--no-vis", action="store_true", help="do not draw the images")
+    parser.add_argument("--frame", choices=("exif_applied", "stored"), default="exif_applied",
+                        help="exif_applied (default): show photos upright, as their EXIF orientation asks, and give "
+                             "polygons in that view; stored: the pixels as stored in the file (as datasets are)")
     return parser
 
 
@@ -91,7 +98,7 @@ def run_inference(args: argparse.Namespace, stream: TextIO | None = None) -> dic
         raise InferError(f"--batch-size must be >= 1, got {args.batch_size}")
     stream = stream or sys.stderr
     files = list_images(args.images)
-    images, skipped = probe_images(files)
+    images, skipped = probe_images(files, args.frame)
     for item in skipped:
         print(f"skipped {item.path}: {item.reason}", file=stream)
     model = load(args.model, args.device, args.tracking_uri)
@@ -112,7 +119,7 @@ def run_inference(args: argparse.Namespace, stream: TextIO | None = None) -> dic
                 records.append(write_image(out, item, preds[item.image_id], not args.no_vis))
     progress.close()
     summary = {"model": args.model, "checkpoint_sha256": model.sha256, "step": model.step, "device": str(model.device),
-               "settings": {"image_size": args.image_size, "batch_size": args.batch_size, **post},
+               "settings": {"image_size": args.image_size, "batch_size": args.batch_size, "frame": args.frame, **post},
                "images": len(records), "detections": sum(len(r["scores"]) for r in records),
                "skipped": [vars(s) for s in skipped], "seconds": round(time.time() - started, 3)}
     (out / "predictions.json").write_text(json.dumps({"images": records}))
@@ -142,23 +149,19 @@ def list_images(spec: str) -> list[Path]:
     return files
 
 
-def probe_images(files: list[Path]) -> tuple[list[Any], list[Skipped]]:
-    """(TestImage per readable file with its displayed size, Skipped per file that is not an image)."""
-    from PIL import Image, UnidentifiedImageError
-
+def probe_images(files: list[Path], frame: str = "exif_applied") -> tuple[list[Any], list[Skipped]]:
+    """(TestImage per readable file with its size in ``frame``, Skipped per file that is not an image)."""
+    from stages.dataset.images import image_size
     from stages.evaluate.inference import TestImage
 
     images, skipped = [], []
     for file in files:
         try:
-            with Image.open(file) as img:
-                width, height = img.size
-                if img.getexif().get(_EXIF_ORIENTATION, 1) in (5, 6, 7, 8):
-                    width, height = height, width  # decoding applies the rotation, as cv2.imread does
-        except (UnidentifiedImageError, OSError, ValueError) as exc:
+            width, height = image_size(file, frame)
+        except OSError as exc:
             skipped.append(Skipped(str(file), f"not a readable image ({type(exc).__name__}: {exc})"))
             continue
-        images.append(TestImage(file.stem, file, width, height))
+        images.append(TestImage(file.stem, file, width, height, frame))
     return images, skipped
 
 
@@ -195,12 +198,12 @@ def _predict_chunk(model: Any, chunk: list[Any], args: argparse.Namespace, post:
 
     try:
         return run(chunk, offset)
-    except FileNotFoundError:  # read_rgb: cv2 could not decode one of them; find it, one image at a time
+    except OSError:  # read_rgb: one of them is gone or cannot be decoded; find it, one image at a time
         preds = {}
         for k, item in enumerate(chunk):
             try:
                 preds.update(run([item], offset + k))
-            except FileNotFoundError as exc:
+            except OSError as exc:
                 skipped.append(Skipped(str(item.path), f"cannot decode ({exc})"))
                 print(f"skipped {item.path}: cannot decode", file=stream)
         return preds
@@ -210,13 +213,13 @@ def write_image(out: Path, item: Any, dets: list[Any], draw: bool) -> dict[str, 
     """json/<stem>.json, res/res_<stem>.txt and (with ``draw``) vis/<stem>.jpg of one image; returns the json record."""
     from stages.evaluate.report import render_sample, submission_line, submission_name
 
-    record = {"file_name": item.path.name, "width": item.width, "height": item.height,
+    record = {"file_name": item.path.name, "width": item.width, "height": item.height, "frame": item.frame,
               "polygons": [[int(round(v)) for v in d.points.reshape(-1)] for d in dets],
               "scores": [round(float(d.score), 6) for d in dets]}
     (out / "json" / f"{item.image_id}.json").write_text(json.dumps(record))
     (out / "res" / submission_name(item.image_id)).write_text("".join(submission_line(d, False) + "\n" for d in dets))
     if draw:
-        render_sample(item.path, [], dets, out / "vis" / f"{item.image_id}.jpg")
+        render_sample(item.path, [], dets, out / "vis" / f"{item.image_id}.jpg", item.frame)
     return record
 
 

@@ -9,6 +9,7 @@ import cv2
 import numpy as np
 
 from stages.augment.base import PixelTransform, uniform, value_range
+from stages.dataset.images import decode_image
 
 _LEVELS = np.arange(256, dtype=np.float32)
 
@@ -115,7 +116,7 @@ class Jpeg(PixelTransform):
         ok, data = cv2.imencode(".jpg", image[:, :, ::-1], [cv2.IMWRITE_JPEG_QUALITY, quality])
         if not ok:
             raise RuntimeError("JPEG encoding failed")
-        return cv2.imdecode(data, cv2.IMREAD_COLOR)[:, :, ::-1].copy()
+        return decode_image(data)[:, :, ::-1].copy()
 
 
 class GaussianBlur(PixelTransform):

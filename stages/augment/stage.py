@@ -25,6 +25,7 @@ from stages.convert.records import ImageRecord, TextInstance
 from stages.convert.writers import read_coco, write_coco
 from stages.augment.transforms import build_chain
 from stages.augment.variants import BUILTIN_VARIANTS, resolve_variants
+from stages.dataset.images import decode_image
 
 _WINDOW_SHARDS = 32  # shards per ctx.map call: bounds the image bytes this process holds at once
 
@@ -101,7 +102,7 @@ def augment_shard(shard: AugmentShard) -> list[AugmentedFile]:
     chain = build_chain(shard.chain)
     out = []
     for src in shard.sources:
-        image = cv2.imdecode(np.frombuffer(src.data, dtype=np.uint8), cv2.IMREAD_COLOR)
+        image = decode_image(src.data)  # the stored pixel frame its polygons are drawn in
         if image is None:
             raise ValueError(f"{src.record.image_path}: not a readable image")
         image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)

@@ -27,6 +27,7 @@ from stages.convert.parsers.common import text_lines
 from stages.convert.parsers.line_list import LineFormat, count_line_breaks, malformed
 from stages.convert.records import Skipped
 from stages.convert.shard_work import check_word_image, relative_to_any
+from stages.dataset.names import UNSAFE_PATH, SafeJoiner, UnsafePath
 from stages.convert.writers import CROP_SCHEMA
 
 # Bytes of list per slice: 400 to 600 words, a few MB of images and some 50 ms of work per shard task.
@@ -47,7 +48,7 @@ class ListSlice:
     end: int
     first_line: int
     images: str  # the folder the listed paths are relative to
-    root: str  # the input folder: an absolute listed path under it is named relative to it
+    root: str  # the input folder
     fmt: LineFormat
     spill: str = ""  # a folder of the writer's: if the shard sees it, the images go there (see WordsOut)
 
@@ -101,6 +102,7 @@ def convert_slice(job: ListSlice) -> WordsOut:
         return out
     name = Path(job.file).name
     prefixes = [os.path.join(base, "") for base in (job.images, job.root)]
+    joiner = SafeJoiner(job.images)  # listed names are untrusted: nothing outside the images folder
     labels, widths, heights, sources = [], [], [], []
     for lineno, line in enumerate(text_lines(text), start=job.first_line):
         if not line or line.isspace():
@@ -111,7 +113,12 @@ def convert_slice(job: ListSlice) -> WordsOut:
             out.skipped.append(malformed(job.fmt, f"{name}:{lineno}", line))
             continue
         path, label = pair
-        checked = check_word_image(path if os.path.isabs(path) else prefixes[0] + path)
+        try:
+            full = joiner.join(path)
+        except UnsafePath as exc:
+            out.skipped.append(Skipped(UNSAFE_PATH, f"{name}:{lineno}", str(exc)))
+            continue
+        checked = check_word_image(full)
         if isinstance(checked, Skipped):
             out.skipped.append(replace(checked, source=f"{name}:{lineno}"))
             continue

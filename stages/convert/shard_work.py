@@ -11,10 +11,9 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-import cv2
-
 from stages.convert.records import CropRecord, ImageRecord, Skipped
-from stages.convert.validate import decode_image, read_image, validate_record
+from stages.convert.validate import read_image, validate_record
+from stages.dataset.images import decode_image, exif_orientation, without_orientation
 from stages.convert.writers import crop_instance, encode_crop
 
 Item = ImageRecord | CropRecord | Skipped
@@ -43,12 +42,15 @@ class CropOut:
 
 @dataclass
 class ImageOut:
-    """A verified scene image: its validated record (size filled in), file digest, tallies and crops."""
+    """A verified scene image: its validated record (size filled in), the digest of the file written to
+    ``images/``, tallies and crops. ``data`` holds the bytes to write when they differ from the input file
+    (an EXIF orientation tag was neutralised), else None: the input file is linked."""
 
     record: ImageRecord
     digest: str
     counts: Counter
     crops: list[CropOut] = field(default_factory=list)
+    data: bytes | None = None
 
 
 def work_unit(item: Item) -> Unit:
@@ -90,7 +92,13 @@ def process_image(rec: ImageRecord, make_crops: bool, crop_format: str) -> Image
     if (rec.width, rec.height) not in ((0, 0), (width, height)):
         counts["size_mismatch"] += 1  # the annotation's stated size loses to the pixels
     clean = validate_record(replace(rec, width=width, height=height), counts)
-    result = ImageOut(clean, hashlib.sha256(data).hexdigest(), counts)
+    rewritten = None
+    if exif_orientation(data) != 1:
+        # The polygons are in the stored frame; a reader applying the tag (cv2 defaults, browsers, PIL's
+        # exif_transpose) would turn the image away from them. The copy in images/ asks for no rotation.
+        counts["exif_rotated"] += 1
+        rewritten = without_orientation(data)
+    result = ImageOut(clean, hashlib.sha256(rewritten or data).hexdigest(), counts, data=rewritten)
     if make_crops:
         for index, inst in enumerate(clean.instances):
             if inst.ignore:
@@ -121,7 +129,7 @@ def check_word_image(unit: str | bytes) -> tuple[bytes, int, int] | Skipped:
         data = unit
     if not data:  # zero-byte files occur in real sets (MJSynth)
         return Skipped("empty_image", "", unit if isinstance(unit, str) else "empty image bytes")
-    image = decode_image(data, cv2.IMREAD_GRAYSCALE)  # grayscale: the cheapest full decode
+    image = decode_image(data, gray=True)  # grayscale: the cheapest full decode
     if image is None:
         return Skipped("unreadable_image", "", f"{unit if isinstance(unit, str) else 'image bytes'}: "
                        "not a decodable image")

@@ -15,6 +15,7 @@ from stages.convert.list_shards import WordsOut, take_images
 from stages.convert.records import Skipped
 from stages.convert.shard_work import ImageOut, Item, relative_to_any
 from stages.convert.validate import DROP_REASONS
+from stages.dataset.names import UNSAFE_PATH, name_problem
 from stages.convert.writers import CROP_SCHEMA, IMAGE_SCHEMA, CocoWriter, LmdbWriter, ManifestWriter
 from stages.download.tree import link_or_copy
 
@@ -45,10 +46,11 @@ class Tally:
     def summary(self) -> dict[str, int]:
         return {"items": self.items, "bad_items": self.bad, **dict(sorted(self.reasons.items()))}
 
-    def check(self, max_bad_fraction: float) -> None:
-        """Raise when nothing was parsed or too many items were bad."""
+    def check(self, max_bad_fraction: float, annotations: str = "") -> None:
+        """Raise when nothing was parsed (naming the ``annotations`` read) or too many items were bad."""
         if self.items == 0:
-            raise ValueError("convert: the parser yielded no items (wrong annotations path or format?)")
+            raise ValueError(f"convert: the parser yielded no items from {annotations or 'the annotations'} "
+                             "(an empty file, a wrong annotations path or format?)")
         if self.bad / self.items > max_bad_fraction:
             raise ValueError(
                 f"convert: {self.bad} of {self.items} items are bad ({self.bad / self.items:.1%} > "
@@ -78,6 +80,9 @@ class Sink:
         """Store one item's result (the item supplies what the shard was not sent: label, source)."""
         if isinstance(result, Skipped):
             self.tally.skipped(result if result.source else replace(result, source=item.source))
+        elif isinstance(result, ImageOut) and (why := name_problem(self._relative(result.record.image_path))):
+            # Parsers refuse such names already; this is the last line before a file is written outside images/.
+            self.tally.skipped(Skipped(UNSAFE_PATH, result.record.source, f"{result.record.image_path}: {why}"))
         elif isinstance(result, ImageOut):
             self.tally.image(result)
             self._image(result)
@@ -90,7 +95,7 @@ class Sink:
         rel = self._relative(out.record.image_path)
         if self.coco is not None:
             target = self.image_dir / rel
-            _place(out.record.image_path, target)
+            place_image(out.record.image_path, target, out.data)
             self.coco.add(replace(out.record, image_path=target))
             self.manifest.write({
                 "file_name": rel, "width": out.record.width, "height": out.record.height,
@@ -130,9 +135,13 @@ class Sink:
         return written
 
 
-def _place(src: Path, dst: Path) -> None:
-    """Hard-link ``src`` at ``dst`` (both are immutable artifacts), copying where linking is impossible."""
+def place_image(src: Path, dst: Path, data: bytes | None = None) -> None:
+    """Hard-link ``src`` at ``dst`` (both are immutable artifacts), copying where linking is impossible;
+    write ``data`` instead when the shard rewrote the file (never into the linked input)."""
     if dst.exists():
         return  # the same image named by two records
     dst.parent.mkdir(parents=True, exist_ok=True)
-    link_or_copy(src, dst)
+    if data is not None:
+        dst.write_bytes(data)
+    else:
+        link_or_copy(src, dst)

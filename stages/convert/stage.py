@@ -211,7 +211,7 @@ def _output_paths(params: ConvertParams, out_dir: Path) -> dict[str, Path]:
 
 def _result(params: ConvertParams, tally: Tally, written: dict[str, int], ctx: StageContext) -> StageResult:
     """Fail past ``max_bad_fraction``, else the StageResult with the writers' and the tally's counts."""
-    tally.check(params.max_bad_fraction)
+    tally.check(params.max_bad_fraction, params.annotations)
     counts = {**written, **tally.summary()}
     ctx.logger.info("wrote %s", ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
     return StageResult(outputs={name: OUTPUT_PATHS[name] for name in output_names(params)}, counts=counts,

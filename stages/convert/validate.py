@@ -18,7 +18,7 @@ quad and a curved polygon keeps its top-side-then-bottom-side layout that croppi
 The bounds step is skipped when the record's size is unknown (width or height 0).
 
 An image that cannot be read or decoded makes the whole record a ``Skipped`` (``missing_image`` /
-``unreadable_image``).
+``unreadable_image``; ``truncated_image`` for a JPEG cut short, which decoders would pad with grey).
 """
 from __future__ import annotations
 
@@ -27,12 +27,12 @@ from collections import Counter
 from dataclasses import replace
 from pathlib import Path
 
-import cv2
 import numpy as np
 from shapely import make_valid
 from shapely.geometry import MultiPoint, Polygon
 
 from stages.convert.records import ImageRecord, Skipped, TextInstance
+from stages.dataset import images
 
 Point = tuple[float, float]
 
@@ -43,10 +43,6 @@ REPAIR_REASONS = ("self_intersecting_repaired", "clipped")
 
 # Areas at or below this (in px^2) are treated as zero: float noise of collinear points.
 _AREA_EPS = 1e-6
-
-# Decode flags: keep the stored pixel frame (annotations are drawn on the pixels as stored, not on an
-# EXIF-rotated view), so widths/heights and polygons agree for every consumer that ignores EXIF too.
-_DECODE_FLAGS = cv2.IMREAD_COLOR | cv2.IMREAD_IGNORE_ORIENTATION
 
 
 def validate_record(rec: ImageRecord, counts: Counter) -> ImageRecord:
@@ -131,24 +127,18 @@ def polygon_area(pts: list[Point]) -> float:
 
 
 def read_image(path: Path, source: str) -> tuple[bytes, np.ndarray] | Skipped:
-    """Read and fully decode an image file: (encoded bytes, HxWx3 BGR array), or a Skipped naming why not."""
+    """Read and fully decode an image file: (encoded bytes, HxWx3 BGR array in the stored pixel frame), or a
+    Skipped naming why not."""
     try:
         data = Path(path).read_bytes()
     except FileNotFoundError:
         return Skipped("missing_image", source, str(path))
     except OSError as exc:
         return Skipped("unreadable_image", source, f"{path}: {exc}")
-    image = decode_image(data)
+    if images.is_truncated_jpeg(data):
+        return Skipped("truncated_image", source, f"{path}: JPEG ends before its end-of-image marker")
+    image = images.decode_image(data)  # the stored pixel frame: the one annotations are drawn in
     if image is None:
         return Skipped("unreadable_image", source, f"{path}: not a decodable image")
     return data, image
 
-
-def decode_image(data: bytes, flags: int = _DECODE_FLAGS) -> np.ndarray | None:
-    """Decode encoded image bytes with OpenCV; None when they are empty, corrupt or 0 pixels in size."""
-    if not data:
-        return None
-    image = cv2.imdecode(np.frombuffer(data, dtype=np.uint8), flags)
-    if image is None or image.shape[0] == 0 or image.shape[1] == 0:
-        return None
-    return image

@@ -18,9 +18,8 @@ import pyarrow as pa
 from stages.convert.parsers import lsvt
 from stages.convert.records import ImageRecord, Skipped
 from stages.convert.shard_work import ImageOut, relative_to_any
-from stages.convert.sink import Tally
+from stages.convert.sink import Tally, place_image
 from stages.convert.writers import ManifestWriter
-from stages.download.tree import link_or_copy
 
 WEAK_SCHEMA = pa.schema([
     ("file_name", pa.string()),  # relative to images/
@@ -67,9 +66,7 @@ class WeakSink:
         record = result.record
         rel = relative_to_any(os.fspath(record.image_path), self.prefixes)
         target = self.out_images / rel
-        if not target.exists():  # the same image named twice is linked once
-            target.parent.mkdir(parents=True, exist_ok=True)
-            link_or_copy(record.image_path, target)
+        place_image(record.image_path, target, result.data)  # the shard's rewrite when it dropped an EXIF rotation
         self.rows.write({"file_name": rel, "width": record.width, "height": record.height,
                          "texts": self.texts.pop(record.source, []), "digest": result.digest,
                          "source": record.source})

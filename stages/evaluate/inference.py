@@ -28,7 +28,8 @@ import numpy as np
 
 from pipeline.artifacts import file_sha256
 from stages.convert.writers.coco import read_coco
-from stages.train.data import MEAN, dataset_files, normalise, read_rgb
+from stages.dataset.images import STORED, Frame, read_rgb
+from stages.train.data import MEAN, dataset_files, normalise
 
 from .formats import image_id
 from .metrics.types import DetPoly, GtPoly
@@ -39,12 +40,15 @@ PAD_RGB = tuple(int(round(v)) for v in MEAN)  # padding is the mean colour: 0 af
 
 @dataclass
 class TestImage:
-    """One test image: its id (file stem, as ``formats`` keys images), file and annotated size."""
+    """One test image: its id (file stem, as ``formats`` keys images), file and annotated size, and the
+    frame it is decoded in (``stages.dataset.images``): the stored pixel frame for datasets; a user's photo
+    in ``pipeline/infer.py`` may be shown with its EXIF orientation applied."""
 
     image_id: str
     path: Path
     width: int
     height: int
+    frame: Frame = STORED
 
 
 @dataclass
@@ -147,7 +151,7 @@ class _Prepared:
 
 
 def _prepare(item: TestImage, image_size: int | Sequence[int]) -> _Prepared:
-    rgb = read_rgb(item.path)
+    rgb = read_rgb(item.path, item.frame)
     h0, w0 = rgb.shape[:2]
     (h, w), _ = resize_plan(h0, w0, image_size)
     interp = cv2.INTER_AREA if h * w < h0 * w0 else cv2.INTER_LINEAR

@@ -14,6 +14,8 @@ from typing import Any, Iterable, Sequence
 import cv2
 import numpy as np
 
+from stages.dataset.images import STORED, Frame, read_image
+
 from .analysis import AXES, BinStats
 from .metrics.types import DetPoly, GtPoly
 
@@ -76,20 +78,21 @@ def write_submission(path: Path, image_ids: Iterable[str], preds: dict[str, list
     return lines
 
 
-def read_for_render(image_path: Path) -> tuple[np.ndarray, float]:
-    """(BGR image shrunk to at most RENDER_MAX_SIDE px, the scale applied) for drawing a sample on."""
-    bgr = cv2.imread(str(image_path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise FileNotFoundError(f"cannot read image {image_path}")
+def read_for_render(image_path: Path, frame: Frame = STORED) -> tuple[np.ndarray, float]:
+    """(BGR image shrunk to at most RENDER_MAX_SIDE px, the scale applied) for drawing a sample on; ``frame``
+    is the one the polygons are in (``stages.dataset.images``)."""
+    bgr = read_image(image_path, frame=frame)
     s = min(1.0, RENDER_MAX_SIDE / max(bgr.shape[:2]))
     if s < 1.0:
         bgr = cv2.resize(bgr, (round(bgr.shape[1] * s), round(bgr.shape[0] * s)), interpolation=cv2.INTER_AREA)
     return bgr, s
 
 
-def render_sample(image_path: Path, gts: list[GtPoly], dets: list[DetPoly], out: Path) -> None:
-    """Draw ground truth (green; don't care grey) and detections (red) on the image; write a PNG."""
-    bgr, s = read_for_render(image_path)
+def render_sample(image_path: Path, gts: list[GtPoly], dets: list[DetPoly], out: Path,
+                  frame: Frame = STORED) -> None:
+    """Draw ground truth (green; don't care grey) and detections (red) on the image, decoded in the
+    ``frame`` the polygons are in; write a PNG."""
+    bgr, s = read_for_render(image_path, frame)
     thick = max(1, round(max(bgr.shape[:2]) / 400))
 
     def draw(points: np.ndarray, colour: tuple[int, int, int]) -> None:

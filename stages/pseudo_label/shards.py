@@ -16,7 +16,7 @@ from typing import Any
 
 import numpy as np
 
-from stages.convert.validate import decode_image
+from stages.dataset.images import decode_image
 from stages.pseudo_label.fusion import Detection, FusedInstance, fuse
 from stages.pseudo_label.sources import ImageEntry
 from stages.pseudo_label.tta import View
@@ -117,8 +117,8 @@ def _decode_all(batch: list[ImageEntry]) -> list[np.ndarray | tuple[str, str]]:
 def _decode(entry: ImageEntry) -> np.ndarray | tuple[str, str]:
     """(H, W, 3) uint8 RGB, or (reason, detail) when the file is missing or not a decodable image.
 
-    Decoded as the training data pipeline reads it (``cv2.IMREAD_COLOR``: EXIF orientation applied), so
-    the pseudo-labels lie in the frame the trainer sees.
+    Decoded as every reader of the project decodes it (``stages.dataset.images``: the stored pixel frame,
+    EXIF orientation ignored), so the pseudo-labels lie in the frame the trainer sees.
     """
     import cv2
 
@@ -128,7 +128,7 @@ def _decode(entry: ImageEntry) -> np.ndarray | tuple[str, str]:
         return "missing_image", str(entry.path)
     except OSError as exc:
         return "unreadable_image", f"{entry.path}: {exc}"
-    bgr = decode_image(data, cv2.IMREAD_COLOR)
+    bgr = decode_image(data)
     if bgr is None:
         return "unreadable_image", f"{entry.path}: not a decodable image"
     return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)

@@ -13,6 +13,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
+from stages.dataset.images import read_image
 from stages.synth.folders import configured_files
 
 KINDS = ("flat", "linear", "radial", "texture", "stripes")
@@ -116,9 +117,10 @@ def crop_from_file(rng: np.random.Generator, path: str, width: int, height: int)
 
 @lru_cache(maxsize=32)
 def _read_rgb(path: str) -> np.ndarray:
-    image = cv2.imread(path, cv2.IMREAD_COLOR)
-    if image is None:
-        raise ValueError(f"background {path}: not a readable image")
+    try:
+        image = read_image(path)  # the stored pixel frame, as every reader of the project decodes it
+    except OSError as exc:
+        raise ValueError(f"background {path}: not a readable image ({exc})") from None
     image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
     image.setflags(write=False)  # cached and shared: crops copy on resize
     return image

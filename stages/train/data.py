@@ -20,6 +20,7 @@ from stages.augment.base import drop_empty
 from stages.augment.geometric import Resize
 from stages.augment.transforms import build_chain
 from stages.convert.writers.coco import read_coco
+from stages.dataset import images
 from stages.train.sampler import SampleRef
 
 ANNOTATIONS = "annotations.json"
@@ -100,11 +101,9 @@ def read_samples(path: Path) -> PackedSamples:
 
 
 def read_rgb(path: Path) -> np.ndarray:
-    """An image file as (H, W, 3) uint8 RGB."""
-    bgr = cv2.imread(str(path), cv2.IMREAD_COLOR)
-    if bgr is None:
-        raise FileNotFoundError(f"cannot read image {path}")
-    return cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
+    """An image file as (H, W, 3) uint8 RGB, in the stored pixel frame its polygons are drawn in
+    (``stages.dataset.images``: EXIF orientation ignored)."""
+    return images.read_rgb(path)
 
 
 class MixedDataset:

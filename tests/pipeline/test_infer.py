@@ -180,3 +180,27 @@ def test_progress_draws_a_bar_on_a_terminal():
     progress.close()
     text = stream.getvalue()
     assert "\r[####....] 2/4 images" in text and "\r[########] 4/4 images" in text and text.endswith("\n")
+
+
+def test_infer_names_the_frame_of_an_exif_rotated_photo(trained, tmp_path):
+    from PIL import Image
+
+    testset, model = trained
+    with Image.open(testset / "images" / "img_1.png") as image:
+        stored = image.convert("RGB")
+    exif = Image.Exif()
+    exif[0x0112] = 6  # shown rotated by 90 degrees
+    photo = tmp_path / "photos" / "phone.jpg"
+    photo.parent.mkdir()
+    stored.crop((0, 0, stored.width, stored.height // 2)).save(photo, exif=exif.tobytes(), quality=95)
+    width, height = stored.width, stored.height // 2
+    for frame, size in (("exif_applied", (height, width)), ("stored", (width, height))):
+        out = tmp_path / frame
+        args = [] if frame == "exif_applied" else ["--frame", "stored"]
+        assert main(["infer", "--model", str(model), "--images", str(photo), "--out", str(out),
+                     "--image-size", str(SIZE), *args]) == 0
+        record = json.loads((out / "json" / "phone.json").read_text())
+        assert (record["frame"], record["width"], record["height"]) == (frame, *size)
+        assert cv2.imread(str(out / "vis" / "phone.jpg")).shape[:2] == (size[1], size[0])
+        for poly in record["polygons"]:
+            assert max(poly[0::2]) <= size[0] and max(poly[1::2]) <= size[1]

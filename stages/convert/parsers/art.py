@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
-from stages.convert.parsers.common import BadItem, ImageIndex, UnreadableFile, decode_text, missing_image, point_list
+from stages.convert.parsers.common import BadItem, ImageIndex, UnreadableFile, decode_text, point_list
 from stages.convert.records import ImageRecord, ParseError, Skipped, TextInstance
 
 IGNORE_TEXT = "###"
@@ -59,9 +59,9 @@ def parse_labels_json(annotations: Path, images: Path) -> Iterator[ImageRecord |
     name = Path(annotations).name
     index = ImageIndex(images)
     for key, entries in data.items():
-        image = index.find(key)
-        if image is None:
-            yield missing_image(f"{name}:{key}", [key], images)
+        image = index.locate(f"{name}:{key}", key)
+        if isinstance(image, Skipped):
+            yield image
             continue
         if not isinstance(entries, list):
             detail = f"expected a list of instances, got {type(entries).__name__}"

@@ -23,7 +23,7 @@ import json
 from pathlib import Path
 from typing import Any, Callable, Iterator
 
-from stages.convert.parsers.common import BadItem, flat_point_list
+from stages.convert.parsers.common import BadItem, flat_point_list, locate_image
 from stages.convert.records import ImageRecord, ParseError, Skipped, TextInstance
 
 SPLITS = ("train", "val")
@@ -94,9 +94,9 @@ def image_record(info: Any, img_id: str, anns: list[tuple[str, dict]], images: P
     if not isinstance(name, str) or not name:
         yield Skipped("malformed_entry", source, "image entry has no file_name")
         return
-    image = resolve_image(images, name)
-    if image is None:
-        yield Skipped("missing_image", source, str(images / name))
+    image = locate_image(images, name, source, basename_fallback=True)  # names from the file are untrusted
+    if isinstance(image, Skipped):
+        yield image
         return
     instances = []
     for ann_id, ann in anns:
@@ -107,15 +107,6 @@ def image_record(info: Any, img_id: str, anns: list[tuple[str, dict]], images: P
             instances.append(instance)
     yield ImageRecord(image_path=image, width=_size(info.get("width")), height=_size(info.get("height")),
                       instances=instances, source=source)
-
-
-def resolve_image(images: Path, file_name: str) -> Path | None:
-    """``images/file_name``, else ``images/<basename>`` (file names may carry a split folder such as
-    ``train/`` that the distributed image folder does not have); None when neither exists."""
-    for candidate in (images / file_name, images / Path(file_name).name):
-        if candidate.is_file():
-            return candidate
-    return None
 
 
 def polygon_or_bbox(flat: Any, bbox: Any) -> list[tuple[float, float]] | None:

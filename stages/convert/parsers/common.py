@@ -5,6 +5,8 @@
 - ``decode_text`` / ``text_lines``: UTF-8 with or without a BOM, CRLF, LF or CR line ends;
 - ``split_numbers``: an ICDAR line's leading coordinates and the rest, which may hold the separator;
 - ``ImageIndex``: find an image by the stem its annotation names, whatever its extension;
+- ``locate_image``: an image by the path an annotation file names, refused (``unsafe_path``) when the name
+  reaches outside the image folder (``stages.dataset.names``: names from data files are untrusted);
 - ``parse_per_image_files``: the loop every "one annotation file per image" format shares, turning
   ``BadItem`` into ``Skipped`` and unreadable files into ``Skipped("unreadable_file")``.
 """
@@ -14,10 +16,12 @@ import math
 import os
 import re
 import zipfile
-from pathlib import Path, PurePosixPath, PureWindowsPath
+import zlib
+from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable, Iterator, Sequence
 
 from stages.convert.records import CropRecord, ImageRecord, ParseError, Skipped, TextInstance
+from stages.dataset.names import UNSAFE_PATH, SafeJoiner, UnsafePath, is_inside
 
 Point = tuple[float, float]
 ParserFn = Callable[[Path, Path], Iterator[ImageRecord | CropRecord | Skipped]]
@@ -85,7 +89,20 @@ def _iter_zip(path: Path, suffixes: tuple[str, ...]) -> Iterator[tuple[str, byte
         if not members:
             raise ParseError(path, None, f"no {'/'.join(suffixes)} annotation files in zip")
         for member in sorted(members, key=lambda m: natural_key(m.filename)):
-            yield Path(member.filename).name, archive.read(member)
+            yield Path(member.filename).name, _read_member(path, archive, member)
+
+
+# What zipfile raises for a damaged member: a bad CRC or header (BadZipFile), a broken deflate stream
+# (zlib.error), data ending early (EOFError), an unsupported method or an encrypted member.
+_DAMAGED_MEMBER = (zipfile.BadZipFile, zlib.error, EOFError, NotImplementedError, RuntimeError, OSError)
+
+
+def _read_member(path: Path, archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> bytes:
+    """A member's bytes; ParseError naming the archive and the member when they cannot be read intact."""
+    try:
+        return archive.read(member)
+    except _DAMAGED_MEMBER as exc:
+        raise ParseError(path, None, f"member {member.filename}: damaged ({type(exc).__name__}: {exc})") from exc
 
 
 def _is_annotation(path: str, suffixes: tuple[str, ...]) -> bool:
@@ -175,6 +192,7 @@ class ImageIndex:
     """Images under a folder (recursively: LSVT and MLT ship several image folders) by file stem.
 
     Built once per parse so each lookup is a dict access, not a filesystem probe per extension.
+    A symbolic link among the images that leads outside the folder is kept apart: ``locate`` refuses it.
     """
 
     def __init__(self, root: Path):
@@ -183,19 +201,35 @@ class ImageIndex:
             raise ParseError(root, None, "image folder not found")
         self.root = root
         self._by_stem: dict[str, Path] = {}
-        for folder, dirs, files in os.walk(root):
+        self._outside: dict[str, Path] = {}  # stem -> a link leading out of the folder
+        for folder, dirs, files in os.walk(root):  # walk does not descend into linked folders
             dirs.sort()
             for name in sorted(files, key=_suffix_rank):
                 path = Path(folder) / name
-                if path.suffix.lower() in IMAGE_SUFFIXES:
+                if path.suffix.lower() not in IMAGE_SUFFIXES:
+                    continue
+                if path.is_symlink() and not is_inside(root, path):
+                    self._outside.setdefault(path.stem, path)
+                else:
                     self._by_stem.setdefault(path.stem, path)
 
     def find(self, *stems: str) -> Path | None:
-        """The first image whose stem is one of ``stems`` (tried in order), or None."""
+        """The first image inside the folder whose stem is one of ``stems`` (tried in order), or None."""
         for stem in stems:
             if stem in self._by_stem:
                 return self._by_stem[stem]
         return None
+
+    def locate(self, source: str, *stems: str) -> Path | Skipped:
+        """``find``, or the Skipped saying why not: ``unsafe_path`` (a link leading out of the folder) or
+        ``missing_image``."""
+        image = self.find(*stems)
+        if image is not None:
+            return image
+        link = next((self._outside[s] for s in stems if s in self._outside), None)
+        if link is not None:
+            return Skipped(UNSAFE_PATH, source, f"{link} links outside {self.root}")
+        return missing_image(source, stems, self.root)
 
     def __len__(self) -> int:
         return len(self._by_stem)
@@ -220,16 +254,45 @@ def listed_image(images: Path, name: str) -> Path | None:
     Names in annotation files are untrusted: an absolute name, a ``..`` segment or a name resolving outside
     ``images`` (through a symlink) raises BadItem("unsafe_path") instead of being joined.
     """
-    pure = PurePosixPath(name.replace("\\", "/"))
-    if pure.is_absolute() or ".." in pure.parts or PureWindowsPath(name).drive:
-        raise BadItem("unsafe_path", f"{name!r} is not a path inside the images folder")
-    root = Path(images)
-    for candidate in (root.joinpath(*pure.parts), root / pure.name):
-        if candidate.is_file():
-            if not candidate.resolve().is_relative_to(root.resolve()):
-                raise BadItem("unsafe_path", f"{name!r} resolves outside {root}")
-            return candidate
+    joiner = SafeJoiner(images)
+    for candidate in dict.fromkeys((name, PurePosixPath(name.replace("\\", "/")).name)):
+        try:
+            path = Path(joiner.join(candidate))
+        except UnsafePath as exc:
+            raise BadItem(UNSAFE_PATH, str(exc)) from None
+        if path.is_file():
+            return path
     return None
+
+
+def join_name(images: Path | SafeJoiner, name: object, source: str) -> Path | Skipped:
+    """``images / name`` for a ``name`` read from an annotation file, or ``Skipped("unsafe_path")`` when the
+    name is absolute, has a ``..`` segment or resolves outside ``images`` (symbolic links followed).
+    Give a ``SafeJoiner`` to join many names under one folder cheaply."""
+    joiner = images if isinstance(images, SafeJoiner) else SafeJoiner(images)
+    try:
+        return Path(joiner.join(name))  # type: ignore[arg-type]  (join refuses non-strings)
+    except UnsafePath as exc:
+        return Skipped(UNSAFE_PATH, source, str(exc))
+
+
+def locate_image(images: Path | SafeJoiner, name: object, source: str,
+                 basename_fallback: bool = False) -> Path | Skipped:
+    """The image file an annotation names (``name``, relative to ``images``), or the Skipped saying why not:
+    ``unsafe_path`` when the name is absolute, has a ``..`` segment or resolves outside ``images``
+    (symbolic links followed), ``missing_image`` when no such file exists. With ``basename_fallback`` the
+    name's last segment is tried too (file names that carry a split folder the distributed images lack)."""
+    joiner = images if isinstance(images, SafeJoiner) else SafeJoiner(images)
+    path = join_name(joiner, name, source)
+    if isinstance(path, Skipped) or path.is_file():
+        return path
+    if basename_fallback:
+        base = Path(name).name  # type: ignore[arg-type]  (a str: join accepted it)
+        if base and base != name:
+            found = locate_image(joiner, base, source)
+            if not isinstance(found, Skipped):
+                return found
+    return Skipped("missing_image", source, str(path))
 
 
 def parse_per_image_files(
@@ -248,10 +311,9 @@ def parse_per_image_files(
     sources = iter_sources(require_annotations(annotations), suffixes)
     index = ImageIndex(images)
     for name, data in sources:
-        stems = image_stems(name)
-        image = index.find(*stems)
-        if image is None:
-            yield missing_image(name, stems, images)
+        image = index.locate(name, *image_stems(name))
+        if isinstance(image, Skipped):
+            yield image
             continue
         try:
             items = list(parse_file(name, data))
@@ -280,12 +342,12 @@ def line_file_parser(parse_line: Callable[[str], TextInstance]) -> FileParser:
 
 
 def image_size(path: Path) -> tuple[int, int]:
-    """(width, height) read from the image header only (PIL decodes no pixels for this).
+    """(width, height) read from the image header only, in the stored pixel frame annotations are drawn
+    in (``stages.dataset.images``: EXIF orientation ignored).
 
     Parsers leave width/height 0 when their format does not store them; this is for whoever must
     know the size before decoding (the writer).
     """
-    from PIL import Image  # imported here: parsers that never need a size do not pay for PIL
+    from stages.dataset.images import image_size as header_size
 
-    with Image.open(path) as image:
-        return image.size
+    return header_size(path)

@@ -17,9 +17,11 @@ from typing import Any, Iterator
 
 import numpy as np
 
+from stages.convert.parsers.common import join_name
 from stages.convert.parsers.synthtext import load_mat, strings
 from stages.convert.parsers.textlist import crop
 from stages.convert.records import CropRecord, ParseError, Skipped
+from stages.dataset.names import SafeJoiner
 
 LABEL_FIELDS = ("GroundTruth", "chars")  # *data.mat, *CharBound.mat
 
@@ -29,13 +31,15 @@ def parse(annotations: Path, images: Path) -> Iterator[CropRecord | Skipped]:
     the dataset root the ``ImgName`` paths are relative to."""
     annotations, images = Path(annotations), Path(images)
     table, label_field = _load_table(annotations)
+    joiner = SafeJoiner(images)
     for index, entry in enumerate(table.ravel()):
         source = f"{annotations.name}:{index + 1}"
         names, labels = strings(entry["ImgName"]), strings(entry[label_field])
         if len(names) != 1 or len(labels) != 1 or not names[0] or not labels[0]:
             yield Skipped("malformed_entry", source, f"ImgName {names!r}, {label_field} {labels!r}")
             continue
-        yield crop(images / names[0], labels[0], source)
+        image = join_name(joiner, names[0], source)  # names from the file are untrusted
+        yield image if isinstance(image, Skipped) else crop(image, labels[0], source)
 
 
 def _load_table(path: Path) -> tuple[np.ndarray, str]:

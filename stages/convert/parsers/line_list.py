@@ -10,11 +10,17 @@ skipped and are not items.
 """
 from __future__ import annotations
 
+import codecs
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
 from stages.convert.records import CropRecord, ParseError, Skipped
+from stages.dataset.names import UNSAFE_PATH, SafeJoiner, UnsafePath
+
+
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,7 @@ def malformed(fmt: LineFormat, source: str, line: str) -> Skipped:
 
 def parse_line_list(file: Path, images: Path, fmt: LineFormat) -> Iterator[CropRecord | Skipped]:
     """Lines of a list -> CropRecords (streaming: lists can hold millions of lines); sources ``<file>:<line>``."""
+    joiner = SafeJoiner(images)
     for lineno, line in read_lines(file):
         if not line or line.isspace():
             continue
@@ -41,24 +48,34 @@ def parse_line_list(file: Path, images: Path, fmt: LineFormat) -> Iterator[CropR
         if pair is None:
             yield malformed(fmt, source, line)
             continue
-        yield CropRecord(label=pair[1], image_path=images / pair[0], source=source)
+        try:
+            path = joiner.join(pair[0])  # names from the file are untrusted
+        except UnsafePath as exc:
+            yield Skipped(UNSAFE_PATH, source, str(exc))
+            continue
+        yield CropRecord(label=pair[1], image_path=Path(path), source=source)
 
 
 def read_lines(file: Path) -> Iterator[tuple[int, str]]:
     """(1-based line number, line without its end-of-line) for a UTF-8 text file, BOM dropped.
-    ParseError when the file cannot be opened or is not UTF-8 (decoding runs ahead in blocks, so the line
-    it names is where reading stopped, at or before the bad bytes)."""
+    ParseError when the file cannot be opened or is not UTF-8; it names the line holding the bad bytes
+    (each LF-ended chunk is decoded on its own, so the count is exact)."""
     try:
-        f = open(file, encoding="utf-8-sig", newline="")
+        f = open(file, "rb")
     except OSError as err:
         raise ParseError(file, None, f"cannot read: {err}") from err
     with f:
         lineno = 0
-        try:
-            for lineno, line in enumerate(f, start=1):
-                yield lineno, line.rstrip("\r\n")
-        except UnicodeDecodeError as err:
-            raise ParseError(file, lineno + 1, f"not UTF-8: {err}") from err
+        for chunk in f:  # ends at a LF; CR-only line ends inside it are split below
+            if lineno == 0 and chunk.startswith(codecs.BOM_UTF8):
+                chunk = chunk[len(codecs.BOM_UTF8):]
+            try:
+                text = chunk.decode("utf-8")
+            except UnicodeDecodeError as err:
+                raise ParseError(file, lineno + 1 + count_line_breaks(chunk[:err.start]), f"not UTF-8: {err}") from err
+            for line in _LINE_BREAK.split(text.removesuffix("\n").removesuffix("\r")):
+                lineno += 1
+                yield lineno, line
 
 
 def count_line_breaks(data: bytes) -> int:

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Iterator
 
 from stages.convert.parsers.art import load_labels_json, parse_labels_json
-from stages.convert.parsers.common import ImageIndex, missing_image
+from stages.convert.parsers.common import ImageIndex
 from stages.convert.records import ImageRecord, Skipped
 
 
@@ -40,9 +40,9 @@ def parse_weak(annotations: Path, images: Path) -> Iterator[tuple[Path, list[str
     name = Path(annotations).name
     index = ImageIndex(images)
     for key, entries in data.items():
-        image = index.find(key)
-        if image is None:
-            yield missing_image(f"{name}:{key}", [key], images)
+        image = index.locate(f"{name}:{key}", key)
+        if isinstance(image, Skipped):
+            yield image
             continue
         if not isinstance(entries, list):
             yield Skipped("malformed_record", f"{name}:{key}", f"expected a list, got {type(entries).__name__}")

@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Iterator
 from xml.parsers import expat
 
+from stages.convert.parsers.common import locate_image
 from stages.convert.records import ImageRecord, ParseError, Skipped, TextInstance
 
 
@@ -63,6 +64,8 @@ def read_xml(path: Path) -> list[_Image]:
         collector.parser.Parse(data, True)
     except expat.ExpatError as err:
         raise ParseError(path, err.lineno, f"invalid XML: {expat.ErrorString(err.code)}") from err
+    except (LookupError, ValueError) as err:  # an XML declaration naming an unknown encoding
+        raise ParseError(path, collector.parser.CurrentLineNumber, f"invalid XML: {err}") from err
     if collector.root != "tagset":
         raise ParseError(path, None, f"root element is <{collector.root}>, expected <tagset>")
     return collector.images
@@ -115,9 +118,9 @@ def _record(entry: _Image, images: Path, file: str) -> Iterator[ImageRecord | Sk
     if not entry.name:
         yield Skipped("malformed_entry", f"{file}:{entry.line}", "<image> without <imageName>")
         return
-    image = next((p for p in (images / entry.name, images / Path(entry.name).name) if p.is_file()), None)
-    if image is None:
-        yield Skipped("missing_image", f"{file}:{entry.line}", str(images / entry.name))
+    image = locate_image(images, entry.name, f"{file}:{entry.line}", basename_fallback=True)
+    if isinstance(image, Skipped):  # missing, or a name reaching outside the image folder
+        yield image
         return
     instances = []
     for rect in entry.rects:

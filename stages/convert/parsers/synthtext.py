@@ -23,6 +23,7 @@ from typing import Any, Iterator
 import numpy as np
 import scipy.io
 
+from stages.convert.parsers.common import locate_image
 from stages.convert.records import ImageRecord, ParseError, Skipped, TextInstance
 
 KEYS = ("imnames", "wordBB", "charBB", "txt")
@@ -68,9 +69,9 @@ def _entry(images: Path, name: Any, word_bb: Any, char_bb: Any, txt: Any, source
     names = strings(name)
     if len(names) != 1:
         return Skipped("malformed_entry", source, f"imnames entry is not one string: {names!r}")
-    image = images / names[0]
-    if not image.is_file():
-        return Skipped("missing_image", source, str(image))
+    image = locate_image(images, names[0], source)  # refuses names reaching outside the image folder
+    if isinstance(image, Skipped):
+        return image
     try:
         words_q, chars_q = quads(word_bb), quads(char_bb)
     except ValueError as err:

@@ -30,8 +30,10 @@ import json
 from pathlib import Path
 from typing import Any, Iterator
 
+from stages.convert.parsers.common import join_name
 from stages.convert.parsers.line_list import LineFormat, parse_line_list
 from stages.convert.records import CropRecord, ParseError, Skipped
+from stages.dataset.names import SafeJoiner
 
 
 def parse(annotations: Path, images: Path) -> Iterator[CropRecord | Skipped]:
@@ -83,13 +85,15 @@ def _parse_mmocr_json(file: Path, images: Path) -> Iterator[CropRecord | Skipped
     items = data.get("data_list") if isinstance(data, dict) else None
     if not isinstance(items, list):
         raise ParseError(file, None, "expected an MMOCR recognition JSON with a 'data_list' list")
+    joiner = SafeJoiner(images)
     for index, item in enumerate(items):
         source = f"{file.name}:data_list/{index}"
         pair = _mmocr_item(item)
         if pair is None:
             yield Skipped("malformed_entry", source, f"expected img_path and instances[0].text: {item!r}"[:200])
             continue
-        yield crop(images / pair[0], pair[1], source)
+        image = join_name(joiner, pair[0], source)  # names from the file are untrusted
+        yield image if isinstance(image, Skipped) else crop(image, pair[1], source)
 
 
 def _mmocr_item(item: Any) -> tuple[str, str] | None:

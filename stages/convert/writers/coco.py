@@ -15,9 +15,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Iterable, Iterator
 
-from PIL import Image
-
 from stages.convert.records import ImageRecord, TextInstance
+from stages.dataset.images import image_size
 
 CATEGORIES = [{"id": 1, "name": "text"}]
 
@@ -53,8 +52,8 @@ class CocoWriter:
 
     def add(self, rec: ImageRecord) -> int:
         """Append one image and its instances; returns the image id. Reads the image header when the
-        record's size is unknown."""
-        width, height = (rec.width, rec.height) if rec.width > 0 and rec.height > 0 else _image_size(rec.image_path)
+        record's size is unknown (the stored-frame size, as every reader of the project sees the image)."""
+        width, height = (rec.width, rec.height) if rec.width > 0 and rec.height > 0 else image_size(rec.image_path)
         image_id = self.counts["images"] + 1
         entry = {"id": image_id, "file_name": self._file_name(rec.image_path), "width": width, "height": height}
         self._out.write(("" if image_id == 1 else ",") + _dumps(entry))
@@ -156,12 +155,6 @@ def _instance(ann: dict[str, Any], path: Path) -> TextInstance:
         weight=float(ann.get("weight", 1.0)),
         chars=[(c["text"], _pairs(c["polygon"])) for c in ann.get("chars", [])],
     )
-
-
-def _image_size(path: Path) -> tuple[int, int]:
-    """(width, height) from the image header only (PIL opens lazily)."""
-    with Image.open(path) as im:
-        return im.size
 
 
 def _flat(polygon: list[tuple[float, float]]) -> list[float | int]:

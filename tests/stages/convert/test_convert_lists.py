@@ -41,7 +41,8 @@ def _labels(out: Path) -> list[str]:
 def word_list(tmp_path_factory) -> Path:
     """An input folder: words/ (PNG and JPEG word images, a corrupt and an empty file) and gt.txt, a list
     with a BOM, CRLF and LF ends, tab and space separators, blank, malformed and missing-file lines, a
-    ``./`` path, an absolute path under the input, and a label with spaces."""
+    ``./`` path, an absolute path under the input (refused: listed names are untrusted), and a label with
+    spaces."""
     root = tmp_path_factory.mktemp("list")
     words = root / "words"
     words.mkdir()
@@ -72,15 +73,15 @@ def test_a_list_gives_the_generic_paths_output(word_list, tmp_path):
     assert _digests(tmp_path / "list") == _digests(tmp_path / "generic")
     assert listed.counts == generic.counts and listed.extra == generic.extra
     counts = listed.counts
-    assert (counts["items"], counts["crops"], counts["bad_items"]) == (46, 42, 4)
+    assert (counts["items"], counts["crops"], counts["bad_items"]) == (46, 41, 5)
     assert (counts["malformed_line"], counts["missing_image"], counts["unreadable_image"],
-            counts["empty_image"]) == (1, 1, 1, 1)
+            counts["empty_image"], counts["unsafe_path"]) == (1, 1, 1, 1, 1)
     assert listed.extra["first_bad"].startswith("gt.txt:7: unreadable_image")
     rows = pq.read_table(tmp_path / "list" / "manifest.parquet").to_pylist()
     assert rows[0] == {"index": 1, "label": "label 0", "width": 30, "height": 16, "source_image": "words/w0.png",
                        "instance": -1}
     by_label = {row["label"]: row["source_image"] for row in rows}
-    assert by_label["dot"] == "words/w1.jpg" and by_label["absolute"] == "words/w2.png"
+    assert by_label["dot"] == "words/w1.jpg" and "absolute" not in by_label
     assert not (tmp_path / "list" / ".spill").exists()
 
 
@@ -89,7 +90,7 @@ def test_shard_count_and_slice_size_do_not_change_the_output(word_list, tmp_path
     monkeypatch.setattr(stage, "SLICE_BYTES", 40)  # a slice or two per line: many batches
     result = run(_params(shards=3), {"data": word_list}, tmp_path / "many", LocalContext())
     assert _digests(tmp_path / "one") == _digests(tmp_path / "many")
-    assert _labels(tmp_path / "many")[:3] == ["label 0", "L1", "L2"] and result.counts["crops"] == 42
+    assert _labels(tmp_path / "many")[:3] == ["label 0", "L1", "L2"] and result.counts["crops"] == 41
 
 
 def test_ray_tasks_give_the_same_output(word_list, tmp_path, ray_local):
@@ -141,7 +142,7 @@ def test_images_travel_by_file_only_where_the_shard_sees_the_folder(word_list, t
     fmt = line_format("textlist", word_list / "gt.txt")
     first = next(list_slices(word_list / "gt.txt", word_list / ".", word_list, fmt, 1 << 20, tmp_path / "absent"))
     in_band = convert_slice(first)
-    assert in_band.spill_file == "" and len(in_band.images) == 42
+    assert in_band.spill_file == "" and len(in_band.images) == 41
     (tmp_path / "spill").mkdir()
     spilled = convert_slice(list_shards.ListSlice(**{**first.__dict__, "spill": str(tmp_path / "spill")}))
     assert spilled.images == [] and Path(spilled.spill_file).is_file()
