@@ -13,6 +13,8 @@ from typing import Any
 
 from pipeline.artifacts import ArtifactStore
 from pipeline.dag import Graph, code_digest
+from pipeline.environment import environment_tags
+from pipeline.keys import still_cached
 from pipeline.stage_task import StageTask, execute_stage
 from pipeline.tracking import RunLogger, TrackingClient
 
@@ -59,12 +61,14 @@ class PipelineFailed(RuntimeError):
     """One or more stages failed; the message names each stage, its key and the cause."""
 
 
-def make_plan(graph: Graph, store: ArtifactStore, names: list[str], force: list[str] = ()) -> list[PlannedStage]:
-    """Which of the selected stages are cache hits and which must run."""
+def make_plan(graph: Graph, store: ArtifactStore, names: list[str], force: list[str] = (),
+              tracking_uri: str | None = None) -> list[PlannedStage]:
+    """Which of the selected stages are cache hits and which must run (``tracking_uri``: for validity hooks)."""
     plan = []
     for name in names:
         node = graph.nodes[name]
         cached = store.is_complete(name, node.key)
+        cached = cached and still_cached(node, store.read_manifest(name, node.key), tracking_uri)
         plan.append(PlannedStage(name, node.spec.type, node.key, cached, forced=name in force))
     return plan
 
@@ -177,6 +181,7 @@ class Executor:
         manifest = self.store.read_manifest(step.name, step.key)
         run = self._child_run(step, cache_hit=True, source_run=manifest.get("run_id"))
         if run is not None:
+            run.set_tags(environment_tags(manifest.get("environment", {})))  # what produced the output
             run.log_metrics({**{f"count.{k}": v for k, v in manifest.get("counts", {}).items()}, **manifest.get("metrics", {})})
             run.end("FINISHED")
         log.info("stage %s: cache hit (key %s)", step.name, step.key[:12])

@@ -96,6 +96,10 @@ class StageDef:
     version: bump when the stage's output for the same params changes; it is part of the cache key.
     outputs: the output names the stage produces for given params (used to validate the DAG before
         running); None when they cannot be known in advance.
+    keys_tracking_store: the stage writes into the MLflow store (e.g. registers a model), so the store
+        (its URI without credentials) is part of its key: pointing the pipeline at another store re-runs it.
+    still_valid: ``(manifest, tracking_uri) -> bool``, asked before a complete output counts as a cache
+        hit; False re-runs the stage (e.g. the registry it wrote to no longer holds what it registered).
     """
 
     name: str
@@ -104,6 +108,8 @@ class StageDef:
     version: str
     outputs: Callable[[Any], list[str]] | None = None
     description: str = ""
+    keys_tracking_store: bool = False
+    still_valid: Callable[[dict[str, Any], str | None], bool] | None = None
 
 
 class LocalContext:
