@@ -245,3 +245,18 @@ def test_register_reruns_when_its_registry_no_longer_holds_the_version(home, sto
 
     client.delete_model_version("keys-det", version)  # the same registry, wiped of that version
     assert plan_action(config, store, "register", capsys) == "run"
+
+
+def test_local_backbone_weights_are_keyed_by_content_and_a_url_as_written(home, store):
+    weights = home / "resnet.pth"
+    weights.write_bytes(b"weights v1")
+    model = {"arch": "dbnet", "backbone": {"name": "tiny", "init": str(weights)}}
+    config = write_config(home, {"synth": SYNTH, "train": {**TRAIN, "model": model}})
+    before = keys_of(config, store)
+    weights.write_bytes(b"weights v2")
+    assert changed(before, keys_of(config, store)) == {"train"}
+    # A URL is keyed as written (nothing is fetched to key it): another URL, another key.
+    remote = [write_config(home, {"synth": SYNTH, "train": {**TRAIN, "model": {
+        "arch": "dbnet", "backbone": {"name": "tiny", "init": f"https://example.invalid/{name}.pth"}}}})
+        for name in ("a", "b")]
+    assert changed(keys_of(remote[0], store), keys_of(remote[1], store)) == {"train"}
