@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,7 +25,7 @@ from pydantic import BaseModel
 
 from pipeline.config import canonical_json
 from pipeline.environment import environment_changes, library_versions
-from pipeline.imports import closure_digest
+from pipeline.imports import PROJECT_PACKAGES, closure_digest
 from pipeline.paths import PROJECT_DIR
 from pipeline.references import ReferenceResolver, UnresolvedReference
 from pipeline.stage import StageDef
@@ -45,7 +46,20 @@ def code_digest(stage_def: StageDef, root: Path | None = None) -> str:
     copy of the project.
     """
     modules = tuple(sorted({stage_def.fn.__module__, stage_def.params.__module__}))
-    return closure_digest(Path(root) if root is not None else PROJECT_DIR, modules)
+    digest = closure_digest(Path(root) if root is not None else PROJECT_DIR, modules)
+    outside = [m for m in modules if m.split(".")[0] not in PROJECT_PACKAGES]
+    if outside:
+        # A stage defined outside the project packages (a notebook, a test): its own file at least.
+        sources = b"".join(_module_source(m, stage_def) for m in outside)
+        digest = hashlib.sha256(digest.encode() + sources).hexdigest()[:16]
+    return digest
+
+
+def _module_source(name: str, stage_def: StageDef) -> bytes:
+    file = getattr(sys.modules.get(name), "__file__", None)
+    if file:
+        return Path(file).read_bytes()
+    return stage_def.fn.__code__.co_code  # no file (an interactive session): the function's bytecode
 
 
 def compute_keys(graph: Graph, resolver: ReferenceResolver | None = None, code_root: Path | None = None) -> list[str]:
