@@ -260,3 +260,18 @@ def test_local_backbone_weights_are_keyed_by_content_and_a_url_as_written(home, 
         "arch": "dbnet", "backbone": {"name": "tiny", "init": f"https://example.invalid/{name}.pth"}}}})
         for name in ("a", "b")]
     assert changed(keys_of(remote[0], store), keys_of(remote[1], store)) == {"train"}
+
+
+# --- environment -----------------------------------------------------------------------------------
+def test_a_hit_made_under_other_library_versions_stays_a_hit_and_is_reported(home, caplog):
+    from pipeline.environment import library_versions
+    from pipeline.executor import make_plan
+
+    inv = prepare(RunOptions(str(write_config(home, {"a": {"type": "smoke"}})), tracking_uri=None))
+    staging = inv.store.begin("a", inv.graph.nodes["a"].key)
+    older = {**library_versions(), "torch": "0.0.1"}
+    inv.store.commit(staging, {"stage": "a", "key": inv.graph.nodes["a"].key, "outputs": {}, "environment": older})
+    with caplog.at_level("WARNING", logger="pipeline"):
+        plan = make_plan(inv.graph, inv.store, inv.names, [], inv.tracking_uri)
+    assert [step.action for step in plan] == ["cache hit"]
+    assert caplog.messages == [f"stage a: cache hit produced under other versions: torch 0.0.1 -> {library_versions()['torch']}"]
