@@ -1,22 +1,22 @@
 """The stage graph: built from the config, validated before anything runs, ordered with graphlib.
 
-Every stage's cache key is known before running: it hashes the stage name, the stage type's code
-version, its resolved params and its inputs' keys, so keys chain down the graph and changing one
-stage's params changes the keys of exactly that stage and its descendants.
+Every stage's cache key is known before running (``pipeline.keys``): it hashes the stage name, its code,
+its params with references resolved to content and its inputs' keys, so keys chain down the graph and
+changing one stage changes the keys of exactly that stage and its descendants.
 """
 from __future__ import annotations
 
 import graphlib
-import hashlib
-import importlib
-import inspect
 from dataclasses import dataclass, field
-from functools import lru_cache
 from pathlib import Path
 from typing import Mapping
 
-from pipeline.config import ConfigError, PipelineConfig, StageSpec, canonical_json
+from pipeline.config import ConfigError, PipelineConfig, StageSpec
+from pipeline.keys import code_digest, compute_keys
+from pipeline.references import ReferenceResolver
 from pipeline.stage import StageDef
+
+__all__ = ["Graph", "InputRef", "Node", "build_graph", "code_digest", "select"]
 
 
 @dataclass(frozen=True)
@@ -69,8 +69,14 @@ class Graph:
         return seen
 
 
-def build_graph(config: PipelineConfig, registry: Mapping[str, StageDef] | None = None) -> Graph:
-    """Validate stage types, input references and acyclicity; compute order and cache keys."""
+def build_graph(config: PipelineConfig, registry: Mapping[str, StageDef] | None = None,
+                resolver: ReferenceResolver | None = None, code_root: Path | None = None) -> Graph:
+    """Validate stage types, input references and acyclicity; compute order and cache keys.
+
+    With a ``resolver`` (what a run uses) reference params are keyed by what they point at and one that
+    does not resolve is a ConfigError naming its key path; without one they are keyed as written (enough
+    to validate a graph). ``code_root``: digest the code of a project copy instead of this checkout.
+    """
     if registry is None:
         from stages import STAGES as registry
     problems: list[str] = []
@@ -90,9 +96,9 @@ def build_graph(config: PipelineConfig, registry: Mapping[str, StageDef] | None 
     except graphlib.CycleError as exc:
         cycle = " -> ".join(exc.args[1])
         raise ConfigError(config.name, [f"stages: cycle {cycle}"]) from None
-    for name in graph.order:
-        node = nodes[name]
-        node.key = stage_key(node, {p: nodes[p].key for p in graph.parents(name)})
+    problems = compute_keys(graph, resolver, code_root)
+    if problems:
+        raise ConfigError(config.name, problems)
     return graph
 
 
@@ -125,42 +131,6 @@ def _declared_outputs(stage_def: StageDef | None, spec: StageSpec) -> list[str] 
     if stage_def is None or stage_def.outputs is None or spec.params is None:
         return None
     return list(stage_def.outputs(spec.params))
-
-
-def stage_key(node: Node, parent_keys: dict[str, str]) -> str:
-    """sha256 over (stage name, type, code version, params, input wiring and upstream keys)."""
-    payload = {
-        "stage": node.name,
-        "type": node.spec.type,
-        "version": node.stage_def.version,
-        "code": code_digest(node.stage_def),
-        "params": node.spec.params.model_dump(mode="json"),
-        "inputs": {n: [ref.stage, ref.output, parent_keys[ref.stage]] for n, ref in sorted(node.inputs.items())},
-    }
-    return hashlib.sha256(canonical_json(payload).encode()).hexdigest()[:32]
-
-
-def code_digest(stage_def: StageDef) -> str:
-    """Digest of the source of the package that defines the stage function.
-
-    Any edit of a stage's code changes its key, so a stale cache can never hide a code change;
-    ``version`` stays for changes outside Python (e.g. a data file the stage reads).
-    """
-    module = importlib.import_module(stage_def.fn.__module__)
-    package = module.__name__.split(".")
-    top = importlib.import_module(".".join(package[:2])) if len(package) > 1 else module
-    return _source_digest(inspect.getfile(top))
-
-
-@lru_cache(maxsize=None)
-def _source_digest(path: str) -> str:
-    source = Path(path)
-    files = sorted(source.parent.rglob("*.py")) if source.name == "__init__.py" else [source]
-    digest = hashlib.sha256()
-    for file in files:
-        digest.update(str(file.relative_to(source.parent)).encode())
-        digest.update(file.read_bytes())
-    return digest.hexdigest()[:16]
 
 
 def select(graph: Graph, only: list[str] | None = None, until: str | None = None) -> list[str]:

@@ -13,7 +13,9 @@ from typing import Any
 
 from pipeline.artifacts import ArtifactStore
 from pipeline.dag import Graph, code_digest
+from pipeline.environment import environment_tags
 from pipeline.interrupts import Interrupted, StopFlag
+from pipeline.keys import still_cached
 from pipeline.resources import ResourceLedger, stage_need
 from pipeline.stage_task import StageTask, execute_stage
 from pipeline.tracking import RunLogger, TrackingClient
@@ -64,8 +66,9 @@ class PipelineFailed(RuntimeError):
     """One or more stages failed; the message names each stage, its key and the cause."""
 
 
-def make_plan(graph: Graph, store: ArtifactStore, names: list[str], force: list[str] = ()) -> list[PlannedStage]:
-    """Which of the selected stages are cache hits and which must run.
+def make_plan(graph: Graph, store: ArtifactStore, names: list[str], force: list[str] = (),
+              tracking_uri: str | None = None) -> list[PlannedStage]:
+    """Which of the selected stages are cache hits and which must run (``tracking_uri``: for validity hooks).
 
     A forced stage re-runs even when cached, and so do its selected descendants: they consume an
     output that is about to be replaced.
@@ -75,6 +78,7 @@ def make_plan(graph: Graph, store: ArtifactStore, names: list[str], force: list[
     for name in names:
         node = graph.nodes[name]
         cached = store.is_complete(name, node.key)
+        cached = cached and still_cached(node, store.read_manifest(name, node.key), tracking_uri)
         plan.append(PlannedStage(name, node.spec.type, node.key, cached, forced=name in forced))
     return plan
 
@@ -251,6 +255,7 @@ class Executor:
         manifest = self.store.read_manifest(step.name, step.key)
         run = self._child_run(step, cache_hit=True, source_run=manifest.get("run_id"))
         if run is not None:
+            run.set_tags(environment_tags(manifest.get("environment", {})))  # what produced the output
             run.log_metrics({**{f"count.{k}": v for k, v in manifest.get("counts", {}).items()}, **manifest.get("metrics", {})})
             run.end("FINISHED")
         log.info("stage %s: cache hit (key %s)", step.name, step.key[:12])

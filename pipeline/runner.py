@@ -14,10 +14,11 @@ import yaml
 from pipeline import paths
 from pipeline.artifacts import ArtifactStore
 from pipeline.config import PipelineConfig, load_config
+from pipeline.console import Console, driver_logging, route_worker_logs
 from pipeline.dag import Graph, build_graph, select
 from pipeline.executor import Executor, PipelineFailed, RunReport, format_plan, make_plan
-from pipeline.console import Console, driver_logging, route_worker_logs
 from pipeline.interrupts import StopFlag, interrupt_handlers
+from pipeline.references import ReferenceResolver
 from pipeline.tracking import TrackingClient, start_sink, uses_sink
 
 log = logging.getLogger("pipeline")
@@ -42,17 +43,19 @@ class Invocation:
     graph: Graph
     store: ArtifactStore
     names: list[str]
+    tracking_uri: str
 
 
 def prepare(options: RunOptions) -> Invocation:
-    """Everything that can fail before running: config, graph, selection."""
+    """Everything that can fail before running: config, graph (references resolved), selection."""
     config = load_config(options.config, options.overrides)
-    graph = build_graph(config)
+    uri = options.tracking_uri or config.tracking_uri or paths.default_tracking_uri()
+    graph = build_graph(config, resolver=ReferenceResolver(uri))
     names = select(graph, options.only or None, options.until)
     for name in options.force:
         select(graph, [name])  # validates the name
     store = ArtifactStore(paths.resolve_root(config.artifact_root))
-    return Invocation(config, graph, store, names)
+    return Invocation(config, graph, store, names, uri)
 
 
 def run_pipeline(options: RunOptions, console: Console | None = None) -> RunReport:
@@ -61,12 +64,12 @@ def run_pipeline(options: RunOptions, console: Console | None = None) -> RunRepo
     With a ``console`` (the command line's), worker output and other libraries' logs go to its log
     file and the user sees stage events and progress; without one, output is left as it is."""
     inv = prepare(options)
-    plan = make_plan(inv.graph, inv.store, inv.names, options.force)
+    plan = make_plan(inv.graph, inv.store, inv.names, options.force, inv.tracking_uri)
     print(f"pipeline {inv.config.name}: {len(plan)} stages, artifacts in {inv.store.root}")
     print(format_plan(plan, inv.graph), flush=True)
     if options.dry_run:
         return RunReport()
-    uri = options.tracking_uri or inv.config.tracking_uri or paths.default_tracking_uri()
+    uri = inv.tracking_uri
     if all(step.cached and not step.forced for step in plan):
         # Nothing to schedule: no Ray start, and the driver is the only MLflow writer.
         with _console_routing(console):

@@ -107,6 +107,10 @@ class StageDef:
     ray_work: the resources of the Ray work the stage launches itself (TorchTrainer workers, the
         shards of a map), e.g. ``{"CPU": 4, "GPU": 2}``; the engine starts the stage only when its
         task's request plus this fits the cluster (see ``pipeline.resources``). None: no such work.
+    keys_tracking_store: the stage writes into the MLflow store (e.g. registers a model), so the store
+        (its URI without credentials) is part of its key: pointing the pipeline at another store re-runs it.
+    still_valid: ``(manifest, tracking_uri) -> bool``, asked before a complete output counts as a cache
+        hit; False re-runs the stage (e.g. the registry it wrote to no longer holds what it registered).
     """
 
     name: str
@@ -116,6 +120,8 @@ class StageDef:
     outputs: Callable[[Any], list[str]] | None = None
     description: str = ""
     ray_work: Callable[[Any], dict[str, float]] | None = None
+    keys_tracking_store: bool = False
+    still_valid: Callable[[dict[str, Any], str | None], bool] | None = None
 
 
 class LocalContext:

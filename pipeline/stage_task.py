@@ -12,6 +12,7 @@ from typing import Any
 
 from pipeline.artifacts import ArtifactStore, describe_output
 from pipeline.context import RayStageContext
+from pipeline.environment import environment_tags, library_versions
 from pipeline.stage import StageParams, StageResult
 from pipeline.tracking import RunLogger
 
@@ -78,6 +79,7 @@ def _manifest(task: StageTask, result: StageResult, out_dir: Path, started: floa
         "key": task.key,
         "version": task.version,
         "code": task.code,
+        "environment": library_versions(),
         "params": task.params.model_dump(mode="json"),
         "inputs": {n: {"stage": s, "key": k, "output": o} for n, (s, k, o) in task.inputs.items()},
         "outputs": outputs,
@@ -99,6 +101,7 @@ def _record(task: StageTask, manifest: dict[str, Any], result: StageResult) -> N
     run = task.run
     numbers = {**{f"count.{k}": v for k, v in result.counts.items()}, **result.metrics, "duration_s": manifest["duration_s"]}
     run.log_metrics(numbers)
+    run.set_tags(environment_tags(manifest["environment"]))
     final_dir = Path(task.store.path(task.name, task.key)) if task.store.is_local else None
     run.client.call("log_artifact_bytes", run.run_id, "manifest.json", json.dumps(manifest, indent=2).encode(), None)
     for rel in result.artifacts:

@@ -108,8 +108,11 @@ def run_sweep(options: SweepOptions) -> SweepResult:
     from pipeline.runner import init_ray
     from pipeline.tracking import TrackingClient, start_sink, uses_sink
 
+    from pipeline.references import ReferenceResolver
+
     config = load_config(options.config, options.overrides)
-    graph = build_graph(config)
+    uri = options.tracking_uri or config.tracking_uri or paths.default_tracking_uri()
+    graph = build_graph(config, resolver=ReferenceResolver(uri))  # the keys run_pipeline will use
     node = graph.nodes.get(options.stage)
     if node is None or node.spec.type != "train":
         found = f"a {node.spec.type} stage" if node else "not a stage"
@@ -122,7 +125,6 @@ def run_sweep(options: SweepOptions) -> SweepResult:
         check_space(base, spec, where)
     except ValueError as exc:
         raise ConfigError(options.space, [str(exc)]) from None
-    uri = options.tracking_uri or config.tracking_uri or paths.default_tracking_uri()
     inputs, upstream_run = upstream_inputs(options, config, graph, uri)
     init_ray(config)
     sink = start_sink(uri) if uses_sink(uri) else None

@@ -82,7 +82,7 @@ class DownloadParams(StageParams):
 
     name: str = Field(min_length=1)
     urls: list[UrlSource] | None = None
-    path: str | None = None
+    path: str | None = Field(None, json_schema_extra={"reference": "path"})  # keyed by content
     sha256: str | None = None
     md5: str | None = None
     mirror: str | None = None

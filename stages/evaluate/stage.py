@@ -53,9 +53,9 @@ class EvaluateParams(StageParams):
     """Params of the evaluate stage (test sets are the stage's inputs, see the module docstring)."""
 
     protocol: Literal["icdar15", "deteval", "pascal"] = Field("icdar15", description="detection metric protocol")
-    model_uri: str | None = Field(None, description="checkpoint path / file:// / runs:/ / models:/ URI, "
+    model_uri: str | None = Field(None, json_schema_extra={"reference": "checkpoint"}, description="checkpoint path / file:// / runs:/ / models:/ URI, "
                                                     "instead of a `model` input")
-    baseline_uri: str | None = Field(None, description="a second model evaluated alike (metrics prefixed "
+    baseline_uri: str | None = Field(None, json_schema_extra={"reference": "checkpoint"}, description="a second model evaluated alike (metrics prefixed "
                                                        "`baseline.`), instead of a `baseline` input")
     image_size: int | tuple[int, int] = Field(1280, description="longer side (px), or a fixed (w, h) box; "
                                                                "aspect kept, padded to x32")

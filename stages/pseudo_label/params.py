@@ -76,7 +76,7 @@ class WeightingParams(_Section):
 class PseudoLabelParams(StageParams):
     """Params of the pseudo-label stage (the sections' own fields are documented on their classes)."""
 
-    models: list[str] = Field(min_length=1, description="K >= 1 teachers: input names (train stages' model "
+    models: list[str] = Field(min_length=1, json_schema_extra={"reference": "checkpoint"}, description="K >= 1 teachers: input names (train stages' model "
                               "folders) or checkpoint URIs (path, file://, runs:/, models:/)")
     unlabeled: str = Field("unlabeled", description="input holding the unlabeled images: a folder, dataset folder, "
                            "archive or manifest (.json / .parquet / .txt)")

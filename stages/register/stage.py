@@ -172,5 +172,27 @@ def _artifact_location(tracking_uri: str, experiment: str) -> str | None:
     return None
 
 
+def still_registered(manifest: dict[str, Any], tracking_uri: str | None) -> bool:
+    """Whether the registry still holds the version this output registered (same run); the engine re-runs
+    the stage when it does not (a wiped or replaced store)."""
+    from mlflow.exceptions import MlflowException
+
+    from pipeline import registry
+
+    extra = manifest.get("extra", {})
+    if tracking_uri is None or "name" not in extra:
+        return True  # nothing to check against
+    try:
+        version = registry.registry_client(tracking_uri).get_model_version(extra["name"], str(extra["version"]))
+    except MlflowException as exc:
+        if exc.error_code == "RESOURCE_DOES_NOT_EXIST" or "not found" in str(exc):
+            return False
+        raise
+    # Under the engine the checkpoint is logged on the stage's own run: the same version number made
+    # by another run (after a wipe) is another model.
+    return manifest.get("run_id") is None or version.run_id == manifest["run_id"]
+
+
 STAGE = StageDef(name="register", fn=run, params=RegisterParams, version="1", outputs=lambda p: ["registration"],
-                 description="register the final model in the MLflow registry (candidate / champion aliases)")
+                 description="register the final model in the MLflow registry (candidate / champion aliases)",
+                 keys_tracking_store=True, still_valid=still_registered)

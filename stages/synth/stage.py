@@ -58,9 +58,9 @@ class SynthParams(StageParams):
     blur_prob: float = Field(0.2, ge=0.0, le=1.0)
     min_contrast: float = Field(3.5, ge=1.0, le=21.0)  # WCAG contrast ratio, text vs background
     curve_points: int = Field(7, ge=2, le=32)  # minimum points per side of a curved polygon
-    font_dir: str | None = None
-    background_dir: str | None = None
-    lexicon_file: str | None = None
+    font_dir: str | None = Field(None, json_schema_extra={"reference": "path"})  # keyed by content
+    background_dir: str | None = Field(None, json_schema_extra={"reference": "path"})  # keyed by content
+    lexicon_file: str | None = Field(None, json_schema_extra={"reference": "path"})  # keyed by content
     crops: bool = True
     image_format: Literal["jpg", "png"] = "jpg"
     jpeg_quality: int = Field(95, ge=1, le=100)

@@ -84,8 +84,9 @@ class TrainParams(StageParams):
         (when ``fault_marker`` does not exist yet; it is created first).
     """
 
-    model: dict[str, Any] | None = None
-    init: str | None = None
+    # References (pipeline.keys): the cache key follows what they point at, not how they are written.
+    model: dict[str, Any] | None = Field(None, json_schema_extra={"reference": "weights", "reference_at": "backbone.init"})
+    init: str | None = Field(None, json_schema_extra={"reference": "checkpoint"})
     datasets: list[DatasetRef] = Field(min_length=1)
     validation: str | None = None
     val_protocol: Literal["icdar15", "deteval", "pascal"] = "icdar15"

@@ -1,0 +1,151 @@
+"""Resolve params that point outside the config to what they point at, so cache keys follow content.
+
+A stage param marked as a reference (see ``pipeline.keys``) is keyed by what it resolves to, never by its
+spelling: ``models:/det@champion`` by the version the alias names and that version's model digest,
+``runs:/<id>/model`` by the run and the artifact's digest, a local path by its expanded absolute path and
+content digest. Kinds of reference:
+
+- ``path``: a local file or folder (``~`` and ``$VARS`` expanded; relative to the project home);
+- ``checkpoint``: a model checkpoint: a path, ``file://``, ``runs:/`` or ``models:/`` URI (a value that
+  is one of the stage's input names is an input, keyed by the upstream key instead);
+- ``weights``: a path, ``file://`` or an ``http(s)://`` URL (a URL is keyed as written: released
+  weights files do not change under their URL).
+
+A reference that does not resolve raises ``UnresolvedReference``; the keying code turns it into a config
+error naming the key path.
+"""
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse, urlsplit, urlunsplit
+from urllib.request import url2pathname
+
+from pipeline.digests import DigestCache
+
+KINDS = ("path", "checkpoint", "weights")
+
+
+class UnresolvedReference(ValueError):
+    """A reference param names something that does not exist (or cannot be reached)."""
+
+
+class ReferenceResolver:
+    """Resolves references against one MLflow store (``tracking_uri``) and one digest cache."""
+
+    def __init__(self, tracking_uri: str | None = None, digests: DigestCache | None = None):
+        self.tracking_uri = tracking_uri
+        self.digests = digests if digests is not None else DigestCache()
+        self._client: Any = None
+
+    def resolve(self, kind: str, value: str) -> dict[str, Any]:
+        """What ``value`` of reference kind ``kind`` points at, as plain data for the key."""
+        if kind not in KINDS:
+            raise ValueError(f"unknown reference kind {kind!r}; kinds: {', '.join(KINDS)}")
+        scheme = urlparse(value).scheme
+        if kind == "weights" and scheme in ("http", "https"):
+            return {"url": value}
+        if kind == "checkpoint" and scheme == "models":
+            return self._registered_model(value)
+        if kind == "checkpoint" and scheme == "runs":
+            return self._run_artifact(value)
+        if scheme == "file":
+            return self.local(url2pathname(urlparse(value).path))
+        if scheme and len(scheme) > 1:  # one letter is a Windows drive
+            raise UnresolvedReference(f"{value!r}: unsupported scheme {scheme!r}")
+        return self.local(value)
+
+    def local(self, value: str) -> dict[str, Any]:
+        """Expanded absolute path and content digest of a local file or folder."""
+        path = expand_path(value)
+        if not path.exists():
+            raise UnresolvedReference(f"{value!r}: no file or folder at {path}")
+        kind = "folder" if path.is_dir() else "file"
+        return {kind: str(path), "sha256": self.digests.path_digest(path)}
+
+    def tracking_store(self) -> str | None:
+        """The MLflow store this resolver reads, with any credentials taken out (what keys may hold)."""
+        return redact_uri(self.tracking_uri) if self.tracking_uri else None
+
+    def _mlflow(self) -> Any:
+        if self.tracking_uri is None:
+            raise UnresolvedReference("an MLflow URI needs the pipeline's tracking URI, and none was given")
+        if self._client is None:
+            from pipeline.registry import registry_client
+
+            self._client = registry_client(self.tracking_uri)
+        return self._client
+
+    def _registered_model(self, uri: str) -> dict[str, Any]:
+        from mlflow.exceptions import MlflowException
+
+        from pipeline import registry
+
+        match = registry._MODELS_URI.match(uri)
+        if match is None:
+            raise UnresolvedReference(f"{uri!r} is not models:/NAME@ALIAS or models:/NAME/VERSION")
+        client = self._mlflow()
+        try:
+            registry.check_model_uri(uri, client)  # names the registered models and aliases when it fails
+            if match["alias"]:
+                version = client.get_model_version_by_alias(match["name"], match["alias"])
+            elif match["version"] == "latest":
+                found = client.search_model_versions(f"name='{match['name']}'")
+                version = max(found, key=lambda v: int(v.version))
+            else:
+                version = client.get_model_version(match["name"], match["version"])
+        except registry.ModelNotFound as exc:
+            raise UnresolvedReference(str(exc)) from None  # with the list of what the registry holds
+        except (MlflowException, ValueError) as exc:
+            raise UnresolvedReference(f"{uri!r}: {_first_line(exc)}") from None
+        # The register stage tags each version with its checkpoint's sha256; versions made by other
+        # means are pinned by where they were registered from instead.
+        content = version.tags.get("model.sha256") or f"{version.source}#{version.run_id}"
+        return {"model": match["name"], "version": str(version.version), "digest": content,
+                "path": match["rest"] or ""}
+
+    def _run_artifact(self, uri: str) -> dict[str, Any]:
+        from mlflow.exceptions import MlflowException
+
+        run_id, _, artifact = uri.removeprefix("runs:/").partition("/")
+        client = self._mlflow()
+        try:
+            client.get_run(run_id)
+            import mlflow.artifacts
+
+            with tempfile.TemporaryDirectory(prefix="scenetext-ref-") as tmp:
+                local = mlflow.artifacts.download_artifacts(run_id=run_id, artifact_path=artifact or None,
+                                                            dst_path=tmp, tracking_uri=self.tracking_uri)
+                # Downloaded copies are new files each time: hash them directly, not through the cache.
+                digest = DigestCache(Path(tmp) / "digests.sqlite").path_digest(local)
+        except (MlflowException, OSError) as exc:
+            raise UnresolvedReference(f"{uri!r}: {_first_line(exc)}") from None
+        return {"run": run_id, "artifact": artifact, "sha256": digest}
+
+
+def expand_path(value: str) -> Path:
+    """``~`` and ``$VARS`` expanded, relative to the project home; an unset variable is an error."""
+    from pipeline.paths import project_home
+
+    expanded = os.path.expandvars(os.path.expanduser(value))
+    if "$" in expanded:
+        raise UnresolvedReference(f"{value!r}: environment variable not set (expanded to {expanded!r})")
+    path = Path(expanded)
+    return path if path.is_absolute() else project_home() / path
+
+
+def redact_uri(uri: str) -> str:
+    """``uri`` without user, password or query (where tokens travel)."""
+    parts = urlsplit(uri)
+    if not parts.netloc:
+        return uri
+    host = parts.hostname or ""
+    netloc = f"{host}:{parts.port}" if parts.port else host
+    return urlunsplit((parts.scheme, netloc, parts.path, "", ""))
+
+
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
