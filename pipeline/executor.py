@@ -143,7 +143,7 @@ class Executor:
             name=step.name, stage_type=node.spec.type, key=node.key, version=node.stage_def.version,
             code=code_digest(node.stage_def), params=node.spec.params,
             inputs={n: (r.stage, self.graph.nodes[r.stage].key, r.output) for n, r in node.inputs.items()},
-            store=self.store, run=run, num_cpus=res.num_cpus, num_gpus=res.num_gpus,
+            store=self.store, run=run, num_cpus=res.num_cpus, num_gpus=res.num_gpus, replace=step.forced,
         )
         options = {"num_cpus": res.num_cpus, "num_gpus": res.num_gpus, "max_retries": node.spec.retries,
                    "retry_exceptions": node.spec.retries > 0, "name": f"stage:{step.name}"}
