@@ -174,7 +174,7 @@ class ArtifactStore:
         target = self.cache_dir / stage / key / source.rsplit("/", 1)[1]
         if not target.exists():
             partial = target.with_name(f".{target.name}-{uuid.uuid4().hex[:8]}")
-            partial.parent.mkdir(parents=True, exist_ok=True)
+            partial.mkdir(parents=True)  # copy_files creates the subfolders, not the top one
             pafs.copy_files(source, str(partial), source_filesystem=self._fs, destination_filesystem=pafs.LocalFileSystem())
             _rename_or_drop(partial, target)
         return target
