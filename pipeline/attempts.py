@@ -14,7 +14,6 @@ import json
 import os
 import socket
 import threading
-import time
 import uuid
 from pathlib import Path
 from typing import Any
@@ -87,7 +86,3 @@ class Heartbeat:
             except OSError:
                 return  # the folder was committed or removed: nothing left to keep alive
 
-
-def age_s(mtime: float | None, now: float | None = None) -> float:
-    """Seconds since ``mtime`` (infinite when unknown)."""
-    return float("inf") if mtime is None else (now or time.time()) - mtime

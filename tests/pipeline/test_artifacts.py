@@ -2,10 +2,13 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
+import time
 
 from pipeline.artifacts import ArtifactStore, describe_output, display_root
+from pipeline.attempts import Heartbeat
 
 
 def test_commit_is_atomic_and_marked_last(tmp_path):
@@ -117,3 +120,13 @@ def test_output_digest_names_content_not_location(tmp_path):
     assert one == two and one["files"] == 1 and one["bytes"] == 4
     (tmp_path / "two" / "sub" / "a.txt").write_text("diff")
     assert describe_output(tmp_path / "two")["digest"] != one["digest"]
+
+
+def test_heartbeat_keeps_a_running_attempt_fresh(tmp_path):
+    store = ArtifactStore(str(tmp_path))
+    staging = store.begin("s", "k1")
+    marker = staging.local_dir / "_ATTEMPT"
+    os.utime(marker, (1, 1))
+    with Heartbeat(marker, interval_s=0.05):
+        time.sleep(0.3)
+    assert marker.stat().st_mtime > time.time() - 60

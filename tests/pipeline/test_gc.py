@@ -17,7 +17,7 @@ from pipeline.artifacts import ArtifactStore
 from pipeline.config import load_config
 from pipeline.dag import build_graph
 from pipeline.gc import format_size, main_gc
-from tests.pipeline.s3_server import BUCKET, s3  # noqa: F401  (the fixture)
+from tests.pipeline.s3_server import s3  # noqa: F401  (the fixture)
 
 STAGES = {"a": {"type": "smoke", "message": "first"}, "b": {"type": "smoke", "inputs": {"up": "a"}}}
 
