@@ -39,15 +39,18 @@ def write_owner(folder: Path, attempt: str) -> None:
 
 
 def process_start(pid: int) -> str | None:
-    """The process's start time in clock ticks since boot (field 22 of /proc/PID/stat), None if unknown.
+    """The start time of a running process in clock ticks since boot (field 22 of /proc/PID/stat).
 
-    Together with the pid it names one process: a recycled pid has a later start time.
+    None when there is no such process, or it has exited and only its zombie is left (a killed
+    Ray worker stays a zombie until its parent reaps it). With the pid it names one process: a
+    recycled pid has a later start time.
     """
     try:
         stat = Path(f"/proc/{pid}/stat").read_text()
     except OSError:
         return None
-    return stat.rsplit(")", 1)[1].split()[19]
+    fields = stat.rsplit(")", 1)[1].split()
+    return None if fields[0] in ("Z", "X") else fields[19]
 
 
 def owner_state(owner: dict[str, Any] | None) -> str:

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pyarrow.fs as pafs
 import pytest
@@ -9,6 +10,8 @@ import yaml
 
 from pipeline.artifacts import ArtifactRootError, ArtifactStore
 from pipeline.executor import PipelineFailed
+from pipeline.gc import find_local_staging, remove
+from pipeline.runner import RunOptions, prepare
 from tests.pipeline.engine_helpers import Project
 from tests.pipeline.s3_server import BUCKET, s3  # noqa: F401  (the fixture)
 
@@ -65,6 +68,7 @@ def test_dag_on_s3_runs_once_then_hits_cache_and_logs_manifests(tmp_path, ray_lo
 
 def test_killed_stage_on_s3_leaves_no_marker_and_next_run_completes(tmp_path, ray_local, s3):
     project = s3_project(tmp_path, s3.root("killed"), {"a": {"type": "smoke", "message": "first"}})
+    earlier = {g.path for g in find_local_staging(grace_s=3600)}
     with pytest.raises(PipelineFailed, match="stage 'a'"):
         project.run("stages.a.kill=true")
     fs = s3.filesystem()
@@ -74,6 +78,11 @@ def test_killed_stage_on_s3_leaves_no_marker_and_next_run_completes(tmp_path, ra
     marker = json.loads(read(fs, f"{BUCKET}/killed/a/{key}/_COMPLETE"))
     assert report.outcomes["a"].status == "done"
     assert keys_on_s3(fs, f"{BUCKET}/killed") == [f"a/{key}/_COMPLETE", *(f"a/{key}/attempt-{marker['attempt']}/{f}" for f in ("_ATTEMPT", "data/out.txt", "manifest.json"))]
+    # The killed worker's local staging folder is left in the one known place, where gc finds it dead.
+    killed_key = prepare(RunOptions(str(project.config), ["stages.a.kill=true"])).graph.nodes["a"].key
+    leftovers = [g for g in find_local_staging(grace_s=3600) if g.path not in earlier and Path(g.path).name.startswith(f"a-{killed_key[:16]}-")]
+    assert len(leftovers) == 1 and "is gone" in leftovers[0].reason and (Path(leftovers[0].path) / "data" / "out.txt").exists()
+    remove(None, leftovers[0])
 
 
 def _attempt(store: ArtifactStore, text: str):
