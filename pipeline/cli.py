@@ -25,6 +25,7 @@ commands:
   models     the MLflow model registry: list | show NAME | promote NAME VERSION | alias NAME ALIAS VERSION
   infer      detect text in images with a registered or local model
   sweep      tune one training stage's params with Ray Tune (Optuna + ASHA)
+  gc         remove abandoned staging folders and outputs no config needs: [--config C ...] [--older-than DAYS] [--dry-run]
 """
 
 
@@ -129,5 +130,9 @@ def main(argv: list[str] | None = None) -> int:
         from pipeline.sweep import main_sweep
 
         return main_sweep(rest)
+    if command == "gc":
+        from pipeline.gc import main_gc
+
+        return main_gc(rest)
     print(f"unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
     return 2

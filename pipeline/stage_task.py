@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pipeline.artifacts import ArtifactStore, describe_output
+from pipeline.artifacts import ArtifactStore, Committed, describe_output
 from pipeline.context import RayStageContext
 from pipeline.environment import environment_tags, library_versions
 from pipeline.stage import StageParams, StageResult
@@ -33,7 +33,9 @@ class StageTask:
     num_cpus: float
     num_gpus: float
     attempt: str = ""  # names this attempt's staging folder, so the driver can remove it after a cancel
-    forced: bool = False  # the user forced this run: do not resume state of earlier attempts
+    # The user forced this run: do not resume state of earlier attempts, and publish over a complete
+    # output instead of reusing it.
+    forced: bool = False
 
 
 def execute_stage(task: StageTask) -> dict[str, Any]:
@@ -51,16 +53,21 @@ def execute_stage(task: StageTask) -> dict[str, Any]:
     started = time.time()
     ctx.logger.info("start (key %s) -> %s", task.key[:12], staging.local_dir)
     try:
-        result = stage_def.fn(task.params, inputs, staging.local_dir, ctx)
+        with staging.heartbeat():
+            result = stage_def.fn(task.params, inputs, staging.local_dir, ctx)
         manifest = _manifest(task, result, staging.local_dir, started)
-        task.store.commit(staging, manifest)
+        committed = task.store.commit(staging, manifest, replace=task.forced)
     except BaseException:
         task.store.abort(staging)
         raise
-    ctx.logger.info("done in %.1fs", manifest["duration_s"])
+    if committed.reused:
+        # Another driver committed this key first: its output (and manifest) is the one that counts.
+        ctx.logger.info("done in %.1fs; kept the output another attempt committed first", manifest["duration_s"])
+    else:
+        ctx.logger.info("done in %.1fs", manifest["duration_s"])
     if task.run is not None:
-        _record(task, manifest, result)
-    return manifest
+        _record(task, committed, result)
+    return committed.manifest
 
 
 def _manifest(task: StageTask, result: StageResult, out_dir: Path, started: float) -> dict[str, Any]:
@@ -97,16 +104,20 @@ def _manifest(task: StageTask, result: StageResult, out_dir: Path, started: floa
     }
 
 
-def _record(task: StageTask, manifest: dict[str, Any], result: StageResult) -> None:
+def _record(task: StageTask, committed: Committed, result: StageResult) -> None:
+    """Metrics, the manifest, report artifacts and lineage on the stage's MLflow run, whatever the root."""
     run = task.run
+    manifest = committed.manifest
     numbers = {**{f"count.{k}": v for k, v in result.counts.items()}, **result.metrics, "duration_s": manifest["duration_s"]}
     run.log_metrics(numbers)
     run.set_tags(environment_tags(manifest["environment"]))
-    final_dir = Path(task.store.path(task.name, task.key)) if task.store.is_local else None
+    if committed.reused:
+        run.set_tags({"output_reused": "true", "source_run_id": str(manifest.get("run_id"))})
     run.client.call("log_artifact_bytes", run.run_id, "manifest.json", json.dumps(manifest, indent=2).encode(), None)
     for rel in result.artifacts:
-        if final_dir is not None and (final_dir / rel).exists():
-            run.log_artifact(final_dir / rel, "outputs")
+        # committed.local_dir is the local copy of what was published (the final folder on local roots).
+        if (committed.local_dir / rel).exists():
+            run.log_artifact(committed.local_dir / rel, "outputs")
     run.log_datasets(lineage(task, manifest))
 
 
@@ -115,10 +126,11 @@ def lineage(task: StageTask, manifest: dict[str, Any]) -> list[dict[str, str]]:
     entries = []
     for name, (stage, key, output) in task.inputs.items():
         upstream = task.store.read_manifest(stage, key)["outputs"][output]
-        entries.append({"name": f"{stage}.{output}", "digest": upstream["digest"], "uri": f"{task.store.uri(stage, key)}/{upstream['path']}", "context": "input"})
+        entries.append({"name": f"{stage}.{output}", "digest": upstream["digest"], "uri": f"{task.store.content_uri(stage, key)}/{upstream['path']}", "context": "input"})
+    own = task.store.content_uri(task.name, task.key)
     for name in manifest["datasets"]:
         out = manifest["outputs"][name]
-        entries.append({"name": f"{task.name}.{name}", "digest": out["digest"], "uri": f"{task.store.uri(task.name, task.key)}/{out['path']}", "context": "output"})
+        entries.append({"name": f"{task.name}.{name}", "digest": out["digest"], "uri": f"{own}/{out['path']}", "context": "output"})
     return entries
 
 

@@ -17,6 +17,12 @@ os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
 
 
+# Stage tasks of S3-root tests (tests/pipeline/s3_server.py) need credentials; workers never see the
+# driver's later environment changes, so they get these fake, local-only values from the start.
+_FAKE_AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing", "AWS_DEFAULT_REGION": "us-east-1",
+                 "AWS_EC2_METADATA_DISABLED": "true"}
+
+
 @pytest.fixture(scope="session")
 def ray_local():
     """One local Ray for the tests that need it (starting Ray costs seconds)."""
@@ -26,5 +32,5 @@ def ray_local():
         # 4 logical CPUs on 2 cores: the worker pool (sized by CPUs) must hold the MLflow sink actor
         # plus two concurrent stages, or "independent stages overlap" depends on luck.
         ray.init(num_cpus=4, include_dashboard=False, logging_level="WARNING", _node_ip_address="127.0.0.1",
-                 runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
+                 runtime_env={"env_vars": {"PYTHONPATH": str(ROOT), **_FAKE_AWS_ENV}})
     yield ray
