@@ -12,6 +12,7 @@ from typing import Any
 
 from pipeline.artifacts import ArtifactStore, describe_output
 from pipeline.context import RayStageContext
+from pipeline.redact import redact
 from pipeline.stage import StageParams, StageResult
 from pipeline.tracking import RunLogger
 
@@ -98,7 +99,7 @@ def _record(task: StageTask, manifest: dict[str, Any], result: StageResult) -> N
     numbers = {**{f"count.{k}": v for k, v in result.counts.items()}, **result.metrics, "duration_s": manifest["duration_s"]}
     run.log_metrics(numbers)
     final_dir = Path(task.store.path(task.name, task.key)) if task.store.is_local else None
-    run.client.call("log_artifact_bytes", run.run_id, "manifest.json", json.dumps(manifest, indent=2).encode(), None)
+    run.client.call("log_artifact_bytes", run.run_id, "manifest.json", json.dumps(redact(manifest), indent=2).encode(), None)
     for rel in result.artifacts:
         if final_dir is not None and (final_dir / rel).exists():
             run.log_artifact(final_dir / rel, "outputs")

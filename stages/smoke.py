@@ -11,6 +11,8 @@ import signal
 import time
 from pathlib import Path
 
+from pydantic import Field
+
 from pipeline.stage import StageDef, StageParams, StageResult
 
 
@@ -20,6 +22,9 @@ class SmokeParams(StageParams):
     fail: bool = False
     fail_once_marker: str | None = None  # fail unless this file exists, then create it
     kill: bool = False  # SIGKILL the worker after writing half the output
+    # free-form name -> value pairs, kept in the manifest's `extra`: lets a test pass any named value
+    # through config, params and manifest (e.g. a credential-looking one, to check redaction)
+    labels: dict[str, str] = Field(default_factory=dict)
 
 
 def run(params: SmokeParams, inputs: dict[str, Path], out_dir: Path, ctx) -> StageResult:
@@ -40,7 +45,7 @@ def run(params: SmokeParams, inputs: dict[str, Path], out_dir: Path, ctx) -> Sta
         Path(params.fail_once_marker).touch()
         raise ConnectionError("transient failure (first attempt)")
     ctx.log_metrics({"inputs": float(len(inputs))})
-    return StageResult(outputs={"data": "data"}, counts={"inputs": len(inputs)})
+    return StageResult(outputs={"data": "data"}, counts={"inputs": len(inputs)}, extra={"labels": dict(params.labels)})
 
 
 STAGE = StageDef(name="smoke", fn=run, params=SmokeParams, version="1", outputs=lambda p: ["data"],
