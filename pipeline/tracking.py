@@ -123,10 +123,10 @@ class TrackingClient:
 
     def ensure_experiment(self, name: str) -> str:
         """The id of experiment ``name``, created if needed. A SQLite store gets an absolute artifact
-        location, or MLflow would write ./mlruns in the working directory."""
+        location beside its database file, or MLflow would write ./mlruns in the working directory."""
         from pipeline.paths import default_artifact_location
 
-        location = default_artifact_location(name) if uses_sink(self.tracking_uri) else None
+        location = default_artifact_location(name, self.tracking_uri) if uses_sink(self.tracking_uri) else None
         return self.call("ensure_experiment", name, location)
 
 

@@ -167,9 +167,9 @@ def _own_run(tracking_uri: str, experiment: str, checkpoint: Path) -> tuple[str,
 def _artifact_location(tracking_uri: str, experiment: str) -> str | None:
     # A SQLite store has no artifact root of its own (MLflow would use a folder relative to the
     # working directory): keep the artifacts beside the database file.
-    if tracking_uri.startswith("sqlite:///"):
-        return (Path(tracking_uri.removeprefix("sqlite:///")).parent / "mlartifacts" / experiment).as_uri()
-    return None
+    from pipeline.paths import default_artifact_location, sqlite_file
+
+    return default_artifact_location(experiment, tracking_uri) if sqlite_file(tracking_uri) else None
 
 
 STAGE = StageDef(name="register", fn=run, params=RegisterParams, version="1", outputs=lambda p: ["registration"],
