@@ -128,7 +128,7 @@ def run_sweep(options: SweepOptions) -> SweepResult:
     sink = start_sink(uri) if uses_sink(uri) else None
     tracking = TrackingClient(uri, sink)
     name = f"{config.name}-{options.stage}-{time.strftime('%Y%m%d-%H%M%S')}"
-    out_dir = Path(options.out) if options.out else paths.project_home() / "sweeps" / name
+    out_dir = Path(options.out) if options.out else paths.sweeps_dir() / name
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
         return _tune(options, config, spec, base, inputs, upstream_run, tracking, name, out_dir)
