@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
 import yaml
 from mlflow import MlflowClient
 
@@ -47,6 +48,7 @@ def test_structures_text_and_argv():
 SECRETS = ("AKIA", "shh", "t0k3nvalue", "hunter2")
 
 
+@pytest.mark.slow  # a CLI run starts its own Ray: about a minute on 2 shared cores
 def test_a_real_run_logs_no_secret_anywhere(tmp_path):
     """A run through the CLI (so the `command` tag is the real argv) with secrets in --set values:
     no MLflow tag, param or artifact of any of its runs holds one."""
