@@ -16,6 +16,7 @@ from pipeline.dag import Graph, code_digest
 from pipeline.environment import environment_tags
 from pipeline.interrupts import Interrupted, StopFlag
 from pipeline.keys import still_cached
+from pipeline.redact import redact_text
 from pipeline.resources import ResourceLedger, stage_need
 from pipeline.stage_task import StageTask, execute_stage
 from pipeline.tracking import RunLogger, TrackingClient
@@ -241,7 +242,7 @@ class Executor:
             log.error("%s\n%s", message, str(exc))
             if run is not None:
                 run.set_tags({"error": cause[:5000]})
-                run.client.call("log_artifact_bytes", run.run_id, "traceback.txt", str(exc).encode(), None)
+                run.client.call("log_artifact_bytes", run.run_id, "traceback.txt", redact_text(str(exc)).encode(), None)
                 run.end("FAILED")
             self.report.outcomes[step.name] = Outcome(step.name, step.key, "failed", run and run.run_id, error=message)
             return False

@@ -37,9 +37,27 @@ def default_tracking_uri() -> str:
     return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{project_home() / 'mlruns.db'}"
 
 
-def default_artifact_location(experiment: str) -> str:
-    """Where MLflow keeps a new experiment's artifacts with the SQLite store (never relative)."""
-    return (project_home() / "mlartifacts" / experiment).as_uri()
+def sqlite_file(tracking_uri: str) -> Path | None:
+    """The database file of a ``sqlite:///`` tracking URI (absolute), or None for any other store."""
+    if not tracking_uri.startswith("sqlite:///"):
+        return None
+    # sqlite:////abs/db is absolute; sqlite:///rel.db is relative to the working dir, as MLflow reads it
+    return Path(tracking_uri.removeprefix("sqlite:///").split("?", 1)[0]).resolve()
+
+
+def default_artifact_location(experiment: str, tracking_uri: str | None = None) -> str:
+    """Where MLflow keeps a new experiment's artifacts with the SQLite store (never relative).
+
+    Beside the database file (``<db folder>/mlartifacts/<experiment>``), so a store given by URI
+    keeps its artifacts with it; the project home when there is no database file to sit beside."""
+    db = sqlite_file(tracking_uri) if tracking_uri else None
+    base = db.parent if db is not None else project_home()
+    return (base / "mlartifacts" / experiment).as_uri()
+
+
+def sweeps_dir() -> Path:
+    """Where ``python -m pipeline sweep`` writes each sweep's folder when ``--out`` is not given."""
+    return project_home() / "sweeps"
 
 
 def git_commit() -> str | None:

@@ -7,9 +7,13 @@ MLflow 3 it looks for a *logged model* and a plain artifact is none, so versions
 
 Every new version gets the alias ``candidate``. ``champion`` moves to it only when its value of the
 benchmark metric (``metric.<benchmark>`` tag, e.g. ``metric.test.hmean``) is strictly higher than the
-current champion's value of the same metric; the comparison is written on the new version as
-``champion.*`` tags. A champion that has no value for the benchmark is kept (the two cannot be
-compared); ``python -m pipeline models promote`` moves it by hand.
+current champion's value of the same metric, *and* both were evaluated alike: on the same test set
+(the content digest of the benchmark's test-set input of the evaluation, tag ``eval.data.<test set>``)
+with the same protocol (tag ``eval.protocol``). Scores on different test sets or protocols are not
+comparable, so then the new version stays ``candidate`` and the ``champion.reason`` tag says why. The
+comparison is written on the new version as ``champion.*`` tags. A champion that has no value for the
+benchmark, or no record of how it was evaluated, is kept (the two cannot be compared);
+``python -m pipeline models promote`` moves it by hand.
 
 Command line (``--tracking-uri`` defaults to ``pipeline.paths.default_tracking_uri()``)::
 
@@ -39,6 +43,8 @@ CANDIDATE = "candidate"
 CHAMPION = "champion"
 METRIC_TAG = "metric."  # version tag prefix of evaluation metrics
 DATASET_TAG = "dataset."  # version tag prefix of upstream dataset digests
+EVAL_DATA_TAG = "eval.data."  # version tag prefix: content digest of each test set the evaluation scored
+EVAL_PROTOCOL_TAG = "eval.protocol"  # version tag: the evaluation's detection protocol
 _MODELS_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>[^/]+))(?P<rest>/.*)?$")
 
 
@@ -124,9 +130,13 @@ def compare_with_champion(client: MlflowClient, name: str, tags: dict[str, str],
         return reg
     reg.champion_before = str(current.version)
     reg.champion_value = _float(current.tags.get(METRIC_TAG + benchmark))
+    unlike = evaluation_mismatch(tags, current.tags, benchmark)
     if reg.champion_value is None:
         reg.decision = "kept"
         reg.reason = f"{champion_alias} v{current.version} has no {benchmark!r} to compare with; promote by hand"
+    elif unlike:
+        reg.decision = "kept"
+        reg.reason = f"not compared with {champion_alias} v{current.version}: {unlike}; promote by hand"
     elif reg.value > reg.champion_value:
         reg.decision = "promoted"
         reg.reason = f"{benchmark} {reg.value:.4f} > {reg.champion_value:.4f} of v{current.version}"
@@ -134,6 +144,24 @@ def compare_with_champion(client: MlflowClient, name: str, tags: dict[str, str],
         reg.decision = "kept"
         reg.reason = f"{benchmark} {reg.value:.4f} <= {reg.champion_value:.4f} of v{current.version}"
     return reg
+
+
+def evaluation_mismatch(new: dict[str, str], champion: dict[str, str], benchmark: str) -> str | None:
+    """Why a new version's ``benchmark`` value cannot be compared with the champion's, or None when both
+    were evaluated alike (same test set content, same protocol)."""
+    testset = benchmark.split(".", 1)[0]  # an evaluate metric is <test set input name>.<metric>
+    key = EVAL_DATA_TAG + testset
+    if not new.get(key):
+        return f"this version's test set {testset!r} has no recorded digest"
+    if not champion.get(key):
+        return f"the champion's test set {testset!r} has no recorded digest"
+    if new[key] != champion[key]:
+        return (f"champion evaluated on a different test set (digest {champion[key]}, "
+                f"this version {new[key]})")
+    if new.get(EVAL_PROTOCOL_TAG) != champion.get(EVAL_PROTOCOL_TAG):
+        return (f"champion evaluated with a different protocol ({champion.get(EVAL_PROTOCOL_TAG)}, "
+                f"this version {new.get(EVAL_PROTOCOL_TAG)})")
+    return None
 
 
 def _decision_tags(reg: Registration) -> dict[str, str]:
@@ -223,6 +251,27 @@ def lineage_digests(outputs: Iterable[Path]) -> dict[str, str]:
                 up = json.loads(upstream.read_text())
                 queue.append((upstream, up.get("outputs", {}).get(ref["output"], {}).get("path")))
     return dict(sorted(tags.items()))
+
+
+def evaluation_tags(report: Path, protocol: str | None, model_inputs: Iterable[str] = ("model", "baseline")) -> dict[str, str]:
+    """How an evaluation was done, for the champion gate: ``eval.protocol`` and ``eval.data.<test set>``
+    (the content digest of each test-set input, read from the evaluate stage's manifest and its
+    upstream's). A report outside any stage folder records the protocol only."""
+    tags = {EVAL_PROTOCOL_TAG: protocol} if protocol else {}
+    manifest_path = find_manifest(Path(report))
+    if manifest_path is None:
+        return tags
+    manifest = json.loads(manifest_path.read_text())
+    root = manifest_path.parent.parent.parent
+    for name, ref in sorted(manifest.get("inputs", {}).items()):
+        if name in model_inputs:
+            continue
+        upstream = root / ref["stage"] / ref["key"] / "manifest.json"
+        if upstream.is_file():
+            digest = json.loads(upstream.read_text()).get("outputs", {}).get(ref["output"], {}).get("digest")
+            if digest:
+                tags[EVAL_DATA_TAG + name] = digest
+    return tags
 
 
 def metric_tags(metrics: dict[str, Any]) -> dict[str, str]:

@@ -18,6 +18,7 @@ from pipeline.console import Console, driver_logging, route_worker_logs
 from pipeline.dag import Graph, build_graph, select
 from pipeline.executor import Executor, PipelineFailed, RunReport, format_plan, make_plan
 from pipeline.interrupts import StopFlag, interrupt_handlers
+from pipeline.redact import redact, redact_argv, redact_uri
 from pipeline.references import ReferenceResolver
 from pipeline.tracking import TrackingClient, start_sink, uses_sink
 
@@ -95,7 +96,7 @@ def _execute(inv: Invocation, plan: list, options: RunOptions, tracking: Trackin
     experiment = inv.config.experiment or inv.config.name
     experiment_id = tracking.ensure_experiment(experiment)
     parent = tracking.run(tracking.call("start_run", experiment_id, inv.config.name, _parent_tags(inv, options, address)))
-    parent.client.call("log_artifact_bytes", parent.run_id, "config.yaml", yaml.safe_dump(inv.config.to_dict(), sort_keys=False).encode(), None)
+    parent.client.call("log_artifact_bytes", parent.run_id, "config.yaml", yaml.safe_dump(redact(inv.config.to_dict()), sort_keys=False).encode(), None)
     log.info("MLflow: %s, experiment %r, run %s", tracking.tracking_uri, experiment, parent.run_id)
     try:
         report = Executor(inv.graph, inv.store, tracking, experiment_id, parent.run_id, stop=stop).run(plan)
@@ -144,7 +145,7 @@ def _pythonpath() -> str:
 
 def _parent_tags(inv: Invocation, options: RunOptions, address: str) -> dict[str, str]:
     tags = {"config_digest": inv.config.digest(), "config_path": str(Path(options.config)), "ray_address": address,
-            "artifact_root": inv.store.root, "command": " ".join(sys.argv)}
+            "artifact_root": redact_uri(inv.store.root), "command": " ".join(redact_argv(sys.argv))}
     commit = paths.git_commit()
     if commit:
         tags["git_commit"] = commit

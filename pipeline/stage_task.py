@@ -13,6 +13,7 @@ from typing import Any
 from pipeline.artifacts import ArtifactStore, Committed, describe_output
 from pipeline.context import RayStageContext
 from pipeline.environment import environment_tags, library_versions
+from pipeline.redact import redact
 from pipeline.stage import StageParams, StageResult
 from pipeline.tracking import RunLogger
 
@@ -113,7 +114,7 @@ def _record(task: StageTask, committed: Committed, result: StageResult) -> None:
     run.set_tags(environment_tags(manifest["environment"]))
     if committed.reused:
         run.set_tags({"output_reused": "true", "source_run_id": str(manifest.get("run_id"))})
-    run.client.call("log_artifact_bytes", run.run_id, "manifest.json", json.dumps(manifest, indent=2).encode(), None)
+    run.client.call("log_artifact_bytes", run.run_id, "manifest.json", json.dumps(redact(manifest), indent=2).encode(), None)
     for rel in result.artifacts:
         # committed.local_dir is the local copy of what was published (the final folder on local roots).
         if (committed.local_dir / rel).exists():

@@ -22,9 +22,13 @@ How it runs:
    (``max_concurrent`` caps it further).
 4. MLflow: one sweep run; each trial a nested run with its params and its metric curves
    (``train/*``, ``val/*``); trials ASHA stopped end KILLED with the tag ``early_stopped``.
-5. The best trial (best last ``metric`` among the trials that trained all their steps, else among all)
-   gets its full config written as YAML (``best_config.yaml``, runnable with ``pipeline/run.py``), its
-   model logged on its run and, with ``register_as:``, registered (``pipeline.registry``).
+5. The best trial is chosen by one rule, ``BEST_RULE``: the trial whose *last reported* ``metric`` is
+   best, early-stopped trials included, and its model is the checkpoint of that last report. It is the
+   rule of Tune's own "Current best trial" line (and of ``ResultGrid.get_best_result(scope="last")``),
+   so the table, the summary line, ``best_config.yaml`` and the registered model name the same trial,
+   value and step. Its full config is written as YAML (``best_config.yaml``, runnable with
+   ``pipeline/run.py``), its model logged on its run and, with ``register_as:``, registered
+   (``pipeline.registry``).
 
 Outputs land in ``--out`` (default ``<project home>/sweeps/<sweep name>``): ``best_config.yaml``,
 ``best_model/checkpoint.pt``, ``trials.csv``, ``space.yaml``; the sweep run holds them as artifacts.
@@ -47,10 +51,14 @@ import yaml
 from pydantic import ValidationError
 
 from pipeline.config import ENGINE_KEYS, ConfigError, PipelineConfig, format_errors
+from pipeline.redact import redact_argv
 from pipeline.sweep_space import SweepSpec, check_space, decode, trial_params, tune_space
 from pipeline.sweep_trial import TRIAL_RESOURCES, PlacementGroupJanitor, ReleaseOnTrialEnd, TrialJob, concurrency, run_trial
 
 log = logging.getLogger("pipeline.sweep")
+
+BEST_RULE = ("the best trial is the one whose last reported metric is best, early-stopped trials included "
+             "(Tune's 'Current best trial'); its model is the checkpoint of that last report")
 
 
 @dataclass
@@ -130,7 +138,7 @@ def run_sweep(options: SweepOptions) -> SweepResult:
     sink = start_sink(uri) if uses_sink(uri) else None
     tracking = TrackingClient(uri, sink)
     name = f"{config.name}-{options.stage}-{time.strftime('%Y%m%d-%H%M%S')}"
-    out_dir = Path(options.out) if options.out else paths.project_home() / "sweeps" / name
+    out_dir = Path(options.out) if options.out else paths.sweeps_dir() / name
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
         return _tune(options, config, spec, base, inputs, upstream_run, tracking, name, out_dir)
@@ -218,7 +226,7 @@ def _sweep_tags(options: SweepOptions, config: PipelineConfig, name: str, upstre
     from pipeline.paths import git_commit
 
     tags = {"sweep": name, "stage": options.stage, "space_path": options.space, "config_path": options.config,
-            "config_digest": config.digest(), "command": " ".join(sys.argv)}
+            "config_digest": config.digest(), "command": " ".join(redact_argv(sys.argv))}
     for key, value in (("upstream_run_id", upstream_run), ("git_commit", git_commit())):
         if value:
             tags[key] = value
@@ -266,9 +274,12 @@ def finish_trial_runs(tracking: Any, experiment_id: str, sweep_run_id: str, tria
 
 
 def pick_best(trials: list[dict[str, Any]], spec: SweepSpec) -> dict[str, Any]:
-    """Best last metric among completed trials, else among all that reported it."""
-    scored = [t for t in trials if t[spec.metric] is not None and t["checkpoint_path"]]
-    pool = [t for t in scored if t["status"] == "completed"] or scored
+    """The trial whose last reported metric is best, early-stopped ones included (``BEST_RULE``).
+
+    Each row's metric and checkpoint are its last report's: trials checkpoint at every validation, so
+    the checkpoint is the model that scored that value. Preferring completed trials would contradict
+    Tune's table whenever ASHA stopped the trial with the best score."""
+    pool = [t for t in trials if t[spec.metric] is not None and t["checkpoint_path"]]
     if not pool:
         errors = "; ".join(f"{t['trial_id']}: {t['error']}" for t in trials if t["error"]) or "none reported it"
         raise SweepFailed(f"no trial reported {spec.metric!r} with a checkpoint ({errors})")
@@ -297,7 +308,8 @@ def _conclude(options: SweepOptions, config: PipelineConfig, spec: SweepSpec, in
     raw = best_config(config, options.stage, params)
     digest = validate_config(raw, "best config", STAGES).digest()
     config_file = out_dir / "best_config.yaml"
-    config_file.write_text(f"# best trial {best['trial_id']} of sweep {name}: {spec.metric} = {best[spec.metric]}\n"
+    config_file.write_text(f"# best trial {best['trial_id']} of sweep {name}: {spec.metric} = {best[spec.metric]} "
+                           f"at step {best['step']} ({_how_it_ended(best)}); rule: {BEST_RULE}\n"
                            + yaml.safe_dump(raw, sort_keys=False))
     model = out_dir / "best_model" / CHECKPOINT_FILE
     model.parent.mkdir(exist_ok=True)
@@ -316,10 +328,19 @@ def _conclude(options: SweepOptions, config: PipelineConfig, spec: SweepSpec, in
     sweep_run.set_tags({"best_trial_id": best["trial_id"], "best_run_id": best.get("run_id") or "",
                         "best_config_digest": digest, "out_dir": str(out_dir),
                         **({"registered": f"{registration.name}/{registration.version}"} if registration else {})})
-    print(f"sweep {name}: best trial {best['trial_id']} {spec.metric}={best[spec.metric]:.4f} {best['values']}; "
+    print(f"sweep {name}: best trial {best['trial_id']} ({_how_it_ended(best)}) {spec.metric}={best[spec.metric]:.4g} "
+          f"{best['values']}; "
           f"config {config_file}" + (f"; registered {registration.name} v{registration.version}" if registration else ""),
           flush=True)
     return SweepResult(name, sweep_run.run_id, out_dir, trials, best, config_file, registration)
+
+
+def _how_it_ended(trial: dict[str, Any]) -> str:
+    if trial["status"] == "stopped":
+        return f"stopped early at step {trial['step']}"
+    if trial["status"] == "error":
+        return f"failed after step {trial['step']}"
+    return f"completed, step {trial['step']}"
 
 
 def register_best(tracking_uri: str, spec: SweepSpec, best: dict[str, Any], model: Path, inputs: dict[str, str],
@@ -333,7 +354,8 @@ def register_best(tracking_uri: str, spec: SweepSpec, best: dict[str, Any], mode
     client = registry.registry_client(tracking_uri)
     tags = {**version_tags(model, file_sha256(model)), **registry.metric_tags(best["metrics"]),
             **registry.lineage_digests([Path(p) for p in inputs.values()]),
-            "config_digest": config_digest, "git_commit": git_commit(), "sweep": name, "trial_id": best["trial_id"]}
+            "config_digest": config_digest, "git_commit": git_commit(), "sweep": name, "trial_id": best["trial_id"],
+            "sweep.step": best["step"], "sweep.trial_status": best["status"]}
     source = f"{client.get_run(best['run_id']).info.artifact_uri.rstrip('/')}/model"
     return registry.register_version(client, spec.register_as, source, best["run_id"], tags, spec.benchmark_metric,
                                      description=f"best trial of sweep {name}")
@@ -354,7 +376,9 @@ def write_trials_csv(path: Path, trials: list[dict[str, Any]], spec: SweepSpec) 
 def sweep_parser() -> argparse.ArgumentParser:
     """Arguments of ``python -m pipeline sweep``."""
     parser = argparse.ArgumentParser(prog="python -m pipeline sweep",
-                                     description="Tune a train stage's params with Ray Tune.")
+                                     description="Tune a train stage's params with Ray Tune (Optuna + ASHA). "
+                                                 f"Best trial: {BEST_RULE}; best_config.yaml and the registered "
+                                                 "model are that trial's.")
     parser.add_argument("--config", required=True, help="the recipe, e.g. configs/quickstart.yaml")
     parser.add_argument("--stage", required=True, help="the train stage to tune, e.g. finetune")
     parser.add_argument("--space", required=True, help="the space file, e.g. configs/sweeps/quickstart.yaml")

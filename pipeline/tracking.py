@@ -5,6 +5,9 @@ Every write goes through ``MlflowWriter``. With a tracking server (http/https) e
 several processes writing one file hit "database is locked", so all writes are funnelled through
 one Ray actor pinned to the driver's node (where the SQLite file lives); calls are synchronous, so
 no metric is lost when a stage ends.
+
+The writer also redacts: every tag, param and lineage URI passes through ``pipeline.redact`` on its
+way in, so no caller can log a credential by accident.
 """
 from __future__ import annotations
 
@@ -17,6 +20,8 @@ from typing import Any, Iterable
 
 from mlflow import MlflowClient
 from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag
+
+from pipeline.redact import redact_uri, redact_value
 
 log = logging.getLogger(__name__)
 
@@ -47,18 +52,18 @@ class MlflowWriter:
         return self.client.create_experiment(name, artifact_location=artifact_location)
 
     def start_run(self, experiment_id: str, name: str, tags: dict[str, str], parent_id: str | None = None) -> str:
-        tags = dict(tags)
+        tags = _redacted_tags(tags)
         if parent_id:
             tags["mlflow.parentRunId"] = parent_id
         return self.client.create_run(experiment_id, run_name=name, tags=tags).info.run_id
 
     def log_params(self, run_id: str, params: dict[str, Any]) -> None:
-        items = [Param(k, _param_value(v)) for k, v in sorted(flatten(params).items())]
+        items = [Param(k, _param_value(redact_value(k, v))) for k, v in sorted(flatten(params).items())]
         for start in range(0, len(items), _BATCH):
             self.client.log_batch(run_id, params=items[start : start + _BATCH], synchronous=True)
 
     def set_tags(self, run_id: str, tags: dict[str, Any]) -> None:
-        items = [RunTag(k, str(v)) for k, v in tags.items()]
+        items = [RunTag(k, v) for k, v in _redacted_tags(tags).items()]
         for start in range(0, len(items), _BATCH):
             self.client.log_batch(run_id, tags=items[start : start + _BATCH], synchronous=True)
 
@@ -81,7 +86,7 @@ class MlflowWriter:
         """Lineage: each dict has name, digest, uri, context ('input' or 'output')."""
         inputs = [
             DatasetInput(
-                Dataset(name=d["name"], digest=d["digest"][:32], source_type="artifact_store", source=json.dumps({"uri": d["uri"]})),
+                Dataset(name=d["name"], digest=d["digest"][:32], source_type="artifact_store", source=json.dumps({"uri": redact_uri(d["uri"])})),
                 tags=[InputTag("mlflow.data.context", d["context"])],
             )
             for d in datasets
@@ -118,10 +123,10 @@ class TrackingClient:
 
     def ensure_experiment(self, name: str) -> str:
         """The id of experiment ``name``, created if needed. A SQLite store gets an absolute artifact
-        location, or MLflow would write ./mlruns in the working directory."""
+        location beside its database file, or MLflow would write ./mlruns in the working directory."""
         from pipeline.paths import default_artifact_location
 
-        location = default_artifact_location(name) if uses_sink(self.tracking_uri) else None
+        location = default_artifact_location(name, self.tracking_uri) if uses_sink(self.tracking_uri) else None
         return self.call("ensure_experiment", name, location)
 
 
@@ -183,6 +188,10 @@ def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
         else:
             out[name] = value
     return out
+
+
+def _redacted_tags(tags: dict[str, Any]) -> dict[str, str]:
+    return {k: str(redact_value(k, str(v))) for k, v in tags.items()}
 
 
 def _param_value(value: Any) -> str:

@@ -14,6 +14,8 @@ import signal
 import time
 from pathlib import Path
 
+from pydantic import Field
+
 from pipeline.stage import StageDef, StageParams, StageResult
 
 
@@ -24,6 +26,9 @@ class SmokeParams(StageParams):
     fail_once_marker: str | None = None  # fail unless this file exists, then create it
     kill: bool = False  # SIGKILL the worker after writing half the output
     work_cpus: float = 0.0  # > 0: sleep in a Ray task reserving this many CPUs
+    # free-form name -> value pairs, kept in the manifest's `extra`: lets a test pass any named value
+    # through config, params and manifest (e.g. a credential-looking one, to check redaction)
+    labels: dict[str, str] = Field(default_factory=dict)
 
 
 def run(params: SmokeParams, inputs: dict[str, Path], out_dir: Path, ctx) -> StageResult:
@@ -48,7 +53,7 @@ def run(params: SmokeParams, inputs: dict[str, Path], out_dir: Path, ctx) -> Sta
         Path(params.fail_once_marker).touch()
         raise ConnectionError("transient failure (first attempt)")
     ctx.log_metrics({"inputs": float(len(inputs))})
-    return StageResult(outputs={"data": "data"}, counts={"inputs": len(inputs)}, extra={"forced": ctx.forced})
+    return StageResult(outputs={"data": "data"}, counts={"inputs": len(inputs)}, extra={"forced": ctx.forced, "labels": dict(params.labels)})
 
 
 def _hold(seconds: float) -> None:

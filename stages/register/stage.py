@@ -19,10 +19,11 @@ root. The version is tagged with:
   evaluation (read from the stage manifests, back through the artifact root);
 - ``model.sha256`` / ``model.step`` / ``model.arch`` / ``model.backbone``;
 - ``config_digest``, ``git_commit``, ``pipeline_run_id`` (from the pipeline's parent run, else this checkout);
+- ``eval.protocol`` / ``eval.data.<test set>``: how ``eval`` scored it (protocol, digest of each test set);
 - ``champion.*``: the comparison with the current champion on ``benchmark_metric``.
 
 It gets the alias ``candidate``; ``champion`` moves to it only when it beats the current champion on
-``benchmark_metric`` (see ``pipeline.registry``).
+``benchmark_metric`` measured on the same test set with the same protocol (see ``pipeline.registry``).
 
 Tracking: the stage needs an MLflow run. Under the engine it uses its own stage run (and the
 pipeline's tracking URI); ``tracking_uri`` is ignored there. Called directly (``LocalContext``, no
@@ -66,14 +67,15 @@ def run(params: RegisterParams, inputs: dict[str, Path], out_dir: Path, ctx: Sta
         raise ValueError(f"register: inputs must be 'model' (a folder with checkpoint.pt) and optionally 'eval' "
                          f"(the evaluate stage's report); got {sorted(inputs)}")
     checkpoint = checkpoint_file(Path(inputs["model"]))
-    metrics, eval_models = read_eval(Path(inputs["eval"])) if "eval" in inputs else ({}, {})
+    metrics, eval_models, protocol = read_eval(Path(inputs["eval"])) if "eval" in inputs else ({}, {}, None)
     sha = file_sha256(checkpoint)
     _check_same_model(sha, eval_models)
     run_id, tracking_uri = _mlflow_run(params, ctx, checkpoint)
     client = registry.registry_client(tracking_uri)
     run = client.get_run(run_id)
     tags = {**version_tags(checkpoint, sha), **registry.metric_tags(metrics), **run_context_tags(client, run),
-            **registry.lineage_digests([Path(p) for p in inputs.values()])}
+            **registry.lineage_digests([Path(p) for p in inputs.values()]),
+            **(registry.evaluation_tags(Path(inputs["eval"]), protocol) if "eval" in inputs else {})}
     source = f"{run.info.artifact_uri.rstrip('/')}/model"
     reg = registry.register_version(client, params.name, source, run_id, tags, params.benchmark_metric,
                                     params.description, params.candidate_alias, params.champion_alias)
@@ -95,15 +97,15 @@ def checkpoint_file(path: Path) -> Path:
     return file
 
 
-def read_eval(path: Path) -> tuple[dict[str, float], dict[str, Any]]:
-    """(metrics, evaluated models) of an evaluate report folder or its ``metrics.json``."""
+def read_eval(path: Path) -> tuple[dict[str, float], dict[str, Any], str | None]:
+    """(metrics, evaluated models, protocol) of an evaluate report folder or its ``metrics.json``."""
     file = path / "metrics.json" if path.is_dir() else path
     if not file.is_file():
         raise FileNotFoundError(f"register: input 'eval' {path} holds no metrics.json (give the evaluate stage's report)")
     data = json.loads(file.read_text())
     if not isinstance(data.get("metrics"), dict):
         raise ValueError(f"register: {file} has no 'metrics' mapping")
-    return data["metrics"], data.get("models", {})
+    return data["metrics"], data.get("models", {}), data.get("protocol")
 
 
 def _check_same_model(sha: str, eval_models: dict[str, Any]) -> None:
@@ -167,9 +169,9 @@ def _own_run(tracking_uri: str, experiment: str, checkpoint: Path) -> tuple[str,
 def _artifact_location(tracking_uri: str, experiment: str) -> str | None:
     # A SQLite store has no artifact root of its own (MLflow would use a folder relative to the
     # working directory): keep the artifacts beside the database file.
-    if tracking_uri.startswith("sqlite:///"):
-        return (Path(tracking_uri.removeprefix("sqlite:///")).parent / "mlartifacts" / experiment).as_uri()
-    return None
+    from pipeline.paths import default_artifact_location, sqlite_file
+
+    return default_artifact_location(experiment, tracking_uri) if sqlite_file(tracking_uri) else None
 
 
 def still_registered(manifest: dict[str, Any], tracking_uri: str | None) -> bool:

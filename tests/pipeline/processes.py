@@ -7,6 +7,7 @@ or ports.
 from __future__ import annotations
 
 import os
+import secrets
 import shutil
 import signal
 import socket
@@ -68,6 +69,17 @@ def wait_http(url: str, timeout_s: float = 60) -> None:
         except OSError:
             time.sleep(0.5)
     raise TimeoutError(f"{url} did not answer within {timeout_s}s")
+
+
+def ray_token_env(folder: Path) -> dict[str, str]:
+    """Token-auth variables for a test cluster: a fresh token in ``folder``, never ~/.ray.
+
+    ``ray start`` with RAY_AUTH_MODE=token refuses to run without a token, and a fresh machine
+    has none; a token of the test's own keeps the test independent of the developer's home."""
+    path = Path(folder) / "ray_auth_token"
+    path.write_text(secrets.token_hex(32))
+    path.chmod(0o600)
+    return {"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(path)}
 
 
 class RayHead:

@@ -11,31 +11,33 @@ import pytest
 from mlflow import MlflowClient
 
 from tests.pipeline.engine_helpers import Project
-from tests.pipeline.processes import MlflowServer, RayHead
+from tests.pipeline.processes import MlflowServer, RayHead, ray_token_env
 
 ROOT = Path(__file__).resolve().parents[2]
 VENV_BIN = str(Path(sys.executable).parent)
 
 
-def cluster_env() -> dict[str, str]:
-    # Token authentication stays on: start and submit both run with the same RAY_AUTH_MODE.
-    return {**os.environ, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}", "RAY_AUTH_MODE": "token",
-            "RAY_USAGE_STATS_ENABLED": "0"}
+def cluster_env(token_dir: Path) -> dict[str, str]:
+    """Token authentication stays on: start, submit and list use the same mode and the test's own token."""
+    env = {k: v for k, v in os.environ.items() if k not in ("RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")}
+    return {**env, "PATH": f"{VENV_BIN}{os.pathsep}{os.environ['PATH']}", "RAY_USAGE_STATS_ENABLED": "0",
+            **ray_token_env(token_dir)}
 
 
 @pytest.mark.slow
 def test_ray_job_submit_runs_the_dag_and_tracks_it(tmp_path):
-    head = RayHead(cluster_env())
+    env = cluster_env(tmp_path)
+    head = RayHead(env)
     head.start()
     try:
         tracking_uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
         cmd = ["ray", "job", "submit", "--address", head.address, "--working-dir", ".", "--",
                "python", "pipeline/run.py", "--config", "configs/smoke.yaml",
                "--set", f"artifact_root={tmp_path / 'artifacts'}", "--tracking-uri", tracking_uri]
-        done = subprocess.run(cmd, cwd=ROOT, env=cluster_env(), capture_output=True, text=True, timeout=300)
+        done = subprocess.run(cmd, cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
         assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
         assert "succeeded" in done.stdout + done.stderr
-        listing = subprocess.run(["ray", "job", "list", "--address", head.address], env=cluster_env(),
+        listing = subprocess.run(["ray", "job", "list", "--address", head.address], env=env,
                                  capture_output=True, text=True, timeout=60)
         assert "SUCCEEDED" in listing.stdout
     finally:

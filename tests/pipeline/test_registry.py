@@ -63,9 +63,10 @@ def unique(prefix: str = "det") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def fake_pipeline(root: Path, hmean: float | None, seed: int) -> dict[str, Path]:
+def fake_pipeline(root: Path, hmean: float | None, seed: int, testset: str = "A", protocol: str = "icdar15") -> dict[str, Path]:
     """Stage folders as the engine lays them out (``<root>/<stage>/<key>/`` + manifest.json): a synth
-    dataset, a trained model that consumed it, and an evaluation report of that model."""
+    dataset, a trained model that consumed it, and an evaluation report of that model (on the test split
+    whose content is named by ``testset``, with ``protocol``)."""
     def stage(name: str, key: str, outputs: dict, inputs: dict, datasets: list) -> Path:
         folder = root / name / key
         folder.mkdir(parents=True)
@@ -74,7 +75,7 @@ def fake_pipeline(root: Path, hmean: float | None, seed: int) -> dict[str, Path]
         return folder
 
     synth = stage("synth", f"s{seed}", {"train": {"path": "train", "digest": f"train-digest-{seed}"},
-                                        "test": {"path": "test", "digest": f"test-digest-{seed}"}}, {}, ["train", "test"])
+                                        "test": {"path": "test", "digest": f"test-digest-{testset}"}}, {}, ["train", "test"])
     train = stage("finetune", f"t{seed}", {"model": {"path": "model", "digest": "m"}},
                   {"synth": {"stage": "synth", "key": f"s{seed}", "output": "train"}}, [])
     model = save_tiny_checkpoint(train / "model", seed=seed)
@@ -86,7 +87,7 @@ def fake_pipeline(root: Path, hmean: float | None, seed: int) -> dict[str, Path]
         sha = registry_sha(model / "checkpoint.pt")
         (evaluate / "report").mkdir()
         (evaluate / "report" / "metrics.json").write_text(json.dumps(
-            {"metrics": {"test.hmean": hmean, "test.precision": 0.9}, "models": {"model": {"sha256": sha}}}))
+            {"protocol": protocol, "metrics": {"test.hmean": hmean, "test.precision": 0.9}, "models": {"model": {"sha256": sha}}}))
         out["eval"] = evaluate / "report"
     return out
 
@@ -97,8 +98,8 @@ def registry_sha(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def register(store: str, tmp_path: Path, name: str, hmean: float | None, seed: int) -> dict:
-    inputs = fake_pipeline(tmp_path / f"art{seed}", hmean, seed)
+def register(store: str, tmp_path: Path, name: str, hmean: float | None, seed: int, **evaluation: str) -> dict:
+    inputs = fake_pipeline(tmp_path / f"art{seed}", hmean, seed, **evaluation)
     params = RegisterParams(name=name, benchmark_metric="test.hmean", tracking_uri=store)
     out = tmp_path / f"out{seed}"
     out.mkdir()
@@ -127,9 +128,29 @@ def test_champion_moves_only_to_a_better_model_and_the_comparison_is_recorded(st
     assert "0.6000 <= 0.7000 of v2" in tags["champion.reason"]
     # What the version records: metrics, the upstream datasets' digests, the checkpoint itself.
     assert float(tags["metric.test.hmean"]) == 0.6 and float(tags["metric.test.precision"]) == 0.9
-    assert tags["dataset.synth.train"] == "train-digest-3" and tags["dataset.synth.test"] == "test-digest-3"
+    assert tags["dataset.synth.train"] == "train-digest-3" and tags["dataset.synth.test"] == "test-digest-A"
     assert tags["model.arch"] == "dbnet" and tags["model.step"] == "0" and len(tags["model.sha256"]) == 64
     assert tags.get("git_commit")
+
+
+def test_champion_is_compared_only_on_the_same_test_set_and_protocol(store, tmp_path):
+    name = unique()
+    client = registry.registry_client(store)
+    register(store, tmp_path, name, 0.5, seed=1, testset="A")
+    other_set = register(store, tmp_path, name, 0.9, seed=2, testset="B")
+    assert (other_set["decision"], other_set["aliases"]) == ("kept", ["candidate"])
+    assert "champion evaluated on a different test set (digest test-digest-A" in other_set["reason"]
+    other_protocol = register(store, tmp_path, name, 0.9, seed=3, testset="A", protocol="deteval")
+    assert (other_protocol["decision"], other_protocol["aliases"]) == ("kept", ["candidate"])
+    assert "different protocol (icdar15, this version deteval)" in other_protocol["reason"]
+    assert str(registry.get_alias_version(client, name, "champion").version) == "1"
+    tags = client.get_model_version(name, "2").tags
+    assert tags["champion.decision"] == "kept" and "different test set" in tags["champion.reason"]
+    assert (tags["eval.data.test"], tags["eval.protocol"]) == ("test-digest-B", "icdar15")
+    # like with like: the same test set and protocol, a better score, takes the champion
+    alike = register(store, tmp_path, name, 0.6, seed=4, testset="A")
+    assert (alike["decision"], alike["champion_before"]) == ("promoted", "1")
+    assert str(registry.get_alias_version(client, name, "champion").version) == "4"
 
 
 def test_equal_score_and_unscored_versions_do_not_take_the_champion(store, tmp_path):
@@ -211,7 +232,7 @@ def test_register_stage_refuses_bad_inputs_and_runs_without_tracking(tmp_path):
 def test_lineage_walks_manifests_back_through_the_artifact_root(tmp_path):
     inputs = fake_pipeline(tmp_path, 0.5, seed=11)
     assert registry.lineage_digests([inputs["model"], inputs["eval"]]) == {
-        "dataset.synth.test": "test-digest-11", "dataset.synth.train": "train-digest-11"}
+        "dataset.synth.test": "test-digest-A", "dataset.synth.train": "train-digest-11"}
     # A dataset given directly counts itself; a path outside any stage folder adds nothing.
     (tmp_path / "synth" / "s11" / "train").mkdir()
     direct = registry.lineage_digests([tmp_path / "synth" / "s11" / "train", tmp_path])

@@ -49,6 +49,6 @@ def test_force_reruns_the_stage_and_its_descendants(tmp_path, ray_local):
     project.run()
     forced = project.run(force=["a"])
     assert {n: o.status for n, o in forced.outcomes.items()} == {"a": "done", "b": "done", "c": "hit"}
-    assert forced.outcomes["a"].manifest["extra"] == {"forced": True}
-    assert forced.outcomes["b"].manifest["extra"] == {"forced": True}
+    assert forced.outcomes["a"].manifest["extra"]["forced"] is True
+    assert forced.outcomes["b"].manifest["extra"]["forced"] is True
     assert len(project.complete_dirs("a")) == 1 and len(project.complete_dirs("b")) == 1

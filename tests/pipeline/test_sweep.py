@@ -98,14 +98,15 @@ def test_cli_rejects_a_stage_that_is_not_a_train_stage_before_starting_anything(
     assert not (tmp_path / "artifacts").exists()
 
 
-def test_best_trial_prefers_trials_that_trained_all_their_steps():
+def test_best_trial_is_the_best_last_report_early_stopped_trials_included():
+    # Tune's "Current best trial" line ranks every trial by its last reported metric: so does the sweep.
     spec = SweepSpec(space={"lr": {"uniform": [0.1, 0.2]}})
     trials = [{"trial_id": "a", "status": "stopped", "val_hmean": 0.9, "checkpoint_path": "x"},
               {"trial_id": "b", "status": "completed", "val_hmean": 0.4, "checkpoint_path": "y"},
               {"trial_id": "c", "status": "completed", "val_hmean": 0.6, "checkpoint_path": "z"},
               {"trial_id": "d", "status": "error", "val_hmean": None, "checkpoint_path": None, "error": "boom"}]
-    assert pick_best(trials, spec)["trial_id"] == "c"
-    assert pick_best(trials[:1], spec)["trial_id"] == "a"
+    assert pick_best(trials, spec)["trial_id"] == "a"
+    assert pick_best(trials, SweepSpec(space=spec.space, mode="min"))["trial_id"] == "b"
 
 
 # --- real sweeps --------------------------------------------------------------------------------
@@ -146,17 +147,30 @@ def check_sweep(result, tracking_uri: str, tmp_path: Path, metric: str) -> Mlflo
 
 
 @pytest.mark.slow
-def test_sweep_in_sqlite_with_asha_stopping_trials(tmp_path, monkeypatch, ray_local):
+def test_sweep_in_sqlite_with_asha_stopping_trials(tmp_path, monkeypatch, ray_local, capsys):
     monkeypatch.setenv("SCENETEXT_HOME", str(tmp_path))
     uri = f"sqlite:///{tmp_path / 'mlruns.db'}"
     # Ranking by the reported learning rate makes ASHA's decisions depend on the seeded proposals only:
     # one trial at a time, the second and third are stopped at step 2 when their lr is in the lower half.
+    # The poly schedule decays lr to 0 at the last step, so a stopped trial's last report (step 2) beats
+    # every completed trial's (step 4): the best trial is an early-stopped one.
     space = write_space(tmp_path, metric="lr", mode="max", max_concurrent=1, seed=3)
     result = run_sweep(SweepOptions(str(write_config(tmp_path)), "tiny", str(space), tracking_uri=uri))
     check_sweep(result, uri, tmp_path, "lr")
     stopped = [t for t in result.trials if t["status"] == "stopped"]
     assert stopped and all(t["step"] == 2 for t in stopped)
-    assert result.best["status"] == "completed"
+    best = max(stopped, key=lambda t: t["lr"])
+    assert best["lr"] > max(t["lr"] for t in result.trials if t["status"] == "completed")
+    assert (result.best["trial_id"], result.best["step"]) == (best["trial_id"], 2)
+    out = capsys.readouterr().out
+    # Tune's table, the summary line, best_config.yaml and the registered model name the same trial and value.
+    assert f"Current best trial: {best['trial_id']} with lr={best['lr']}" in out.rsplit("Trial status:", 1)[-1]
+    assert f"best trial {best['trial_id']} (stopped early at step 2) lr={best['lr']:.4g}" in out
+    header = result.best_config.read_text().splitlines()[0]
+    assert header.startswith(f"# best trial {best['trial_id']} of sweep ") and f"lr = {best['lr']} at step 2" in header
+    version = MlflowClient(uri).get_model_version("swept", result.registration.version)
+    assert (version.tags["trial_id"], float(version.tags["metric.lr"])) == (best["trial_id"], best["lr"])
+    assert version.tags["sweep.step"] == "2"
 
 
 @pytest.mark.slow
