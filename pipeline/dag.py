@@ -34,6 +34,7 @@ class Node:
     stage_def: StageDef
     inputs: dict[str, InputRef]
     key: str = ""
+    pins: dict[str, str] = field(default_factory=dict)  # moving references fixed for this run (pipeline.keys)
 
 
 @dataclass

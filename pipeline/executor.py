@@ -15,7 +15,7 @@ from pipeline.artifacts import ArtifactStore
 from pipeline.dag import Graph, code_digest
 from pipeline.environment import environment_tags
 from pipeline.interrupts import Interrupted, StopFlag
-from pipeline.keys import still_cached
+from pipeline.keys import pinned_params, still_cached
 from pipeline.redact import redact_text
 from pipeline.resources import ResourceLedger, stage_need
 from pipeline.stage_task import StageTask, execute_stage
@@ -188,7 +188,7 @@ class Executor:
         attempt = uuid.uuid4().hex[:8]
         task = StageTask(
             name=step.name, stage_type=node.spec.type, key=node.key, version=node.stage_def.version,
-            code=code_digest(node.stage_def), params=node.spec.params,
+            code=code_digest(node.stage_def), params=pinned_params(node),
             inputs={n: (r.stage, self.graph.nodes[r.stage].key, r.output) for n, r in node.inputs.items()},
             store=self.store, run=run, num_cpus=res.num_cpus, num_gpus=res.num_gpus,
             attempt=attempt, forced=step.forced,

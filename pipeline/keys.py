@@ -18,6 +18,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import sys
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -28,7 +29,7 @@ from pipeline.environment import environment_changes, library_versions
 from pipeline.imports import PROJECT_PACKAGES, closure_digest
 from pipeline.paths import PROJECT_DIR
 from pipeline.references import ReferenceResolver, UnresolvedReference
-from pipeline.stage import StageDef
+from pipeline.stage import StageDef, StageParams
 
 if TYPE_CHECKING:
     from pipeline.dag import Graph, Node
@@ -92,31 +93,62 @@ def stage_key(node: Node, parent_keys: dict[str, str], params: dict[str, Any], c
     return hashlib.sha256(canonical_json(payload).encode()).hexdigest()[:32]
 
 
+@dataclass
+class _Resolution:
+    """What resolving one stage's references found: problems (by key path) and pins (location in the
+    params -> the exact URI the key was computed from)."""
+
+    where: str
+    inputs: set[str]
+    resolver: ReferenceResolver
+    problems: list[str]
+    pins: dict[str, str] = field(default_factory=dict)
+
+
 def keyed_params(node: Node, resolver: ReferenceResolver | None, problems: list[str]) -> dict[str, Any]:
-    """The stage's params as plain data, each reference replaced by what it resolves to."""
+    """The stage's params as plain data, each reference replaced by what it resolves to. A moving
+    reference (``models:/name@alias``) is also pinned on the node (``node.pins``): the stage then runs
+    on the version its key was computed from, even if the alias moves before it starts."""
     data = node.spec.params.model_dump(mode="json")
     if resolver is not None:
-        _resolve_model(node.spec.params, data, f"stages.{node.name}", set(node.inputs), resolver, problems)
+        found = _Resolution(f"stages.{node.name}", set(node.inputs), resolver, problems)
+        _resolve_model(node.spec.params, data, found.where, found)
+        node.pins = found.pins
     return data
 
 
-def _resolve_model(model: BaseModel, data: dict[str, Any], where: str, inputs: set[str],
-                   resolver: ReferenceResolver, problems: list[str]) -> None:
-    for name, field in type(model).model_fields.items():
+def pinned_params(node: Node) -> StageParams:
+    """The params a stage runs with: as configured, with every moving reference pinned (see ``keyed_params``)."""
+    if not node.pins:
+        return node.spec.params
+    data = node.spec.params.model_dump(mode="json")
+    for location, uri in node.pins.items():
+        *path, leaf = location.split(".")
+        holder = data
+        for part in path:
+            holder = holder[int(part)] if isinstance(holder, list) else holder[part]
+        if isinstance(holder, list):
+            holder[int(leaf)] = uri
+        else:
+            holder[leaf] = uri
+    return type(node.spec.params).model_validate(data)
+
+
+def _resolve_model(model: BaseModel, data: dict[str, Any], where: str, found: _Resolution) -> None:
+    for name, field_info in type(model).model_fields.items():
         value = getattr(model, name)
-        extra = field.json_schema_extra if isinstance(field.json_schema_extra, dict) else {}
+        extra = field_info.json_schema_extra if isinstance(field_info.json_schema_extra, dict) else {}
         if extra.get(REFERENCE) and value is not None:
-            data[name] = _resolve_value(value, data[name], extra, f"{where}.{name}", inputs, resolver, problems)
+            data[name] = _resolve_value(value, data[name], extra, f"{where}.{name}", found)
         elif isinstance(value, BaseModel):
-            _resolve_model(value, data[name], f"{where}.{name}", inputs, resolver, problems)
+            _resolve_model(value, data[name], f"{where}.{name}", found)
         elif isinstance(value, (list, tuple)):
             for i, item in enumerate(value):
                 if isinstance(item, BaseModel):
-                    _resolve_model(item, data[name][i], f"{where}.{name}.{i}", inputs, resolver, problems)
+                    _resolve_model(item, data[name][i], f"{where}.{name}.{i}", found)
 
 
-def _resolve_value(value: Any, dumped: Any, extra: dict, where: str, inputs: set[str],
-                   resolver: ReferenceResolver, problems: list[str]) -> Any:
+def _resolve_value(value: Any, dumped: Any, extra: dict, where: str, found: _Resolution) -> Any:
     kind, at = extra[REFERENCE], extra.get(REFERENCE_AT)
     if at:
         # A reference inside a mapping (e.g. model.backbone.init): replace just that leaf.
@@ -125,22 +157,27 @@ def _resolve_value(value: Any, dumped: Any, extra: dict, where: str, inputs: set
         for part in parent.split(".") if parent else []:
             holder = holder.get(part) if isinstance(holder, dict) else None
         if isinstance(holder, dict) and isinstance(holder.get(leaf), str):
-            holder[leaf] = _resolve_one(kind, holder[leaf], f"{where}.{at}", inputs, resolver, problems)
+            holder[leaf] = _resolve_one(kind, holder[leaf], f"{where}.{at}", found)
         return dumped
     if isinstance(value, (list, tuple)):
-        return [_resolve_one(kind, item, f"{where}.{i}", inputs, resolver, problems) for i, item in enumerate(value)]
-    return _resolve_one(kind, value, where, inputs, resolver, problems)
+        return [_resolve_one(kind, item, f"{where}.{i}", found) for i, item in enumerate(value)]
+    return _resolve_one(kind, value, where, found)
 
 
-def _resolve_one(kind: str, value: str, where: str, inputs: set[str], resolver: ReferenceResolver,
-                 problems: list[str]) -> Any:
-    if kind == "checkpoint" and value in inputs:
+def _resolve_one(kind: str, value: str, where: str, found: _Resolution) -> Any:
+    if kind == "checkpoint" and value in found.inputs:
         return {"input": value}  # the upstream stage's key covers it
     try:
-        return {"resolved": resolver.resolve(kind, value)}
+        resolved = found.resolver.resolve(kind, value)
     except UnresolvedReference as exc:
-        problems.append(f"{where}: {exc}")
+        found.problems.append(f"{where}: {exc}")
         return value
+    if "version" in resolved and "model" in resolved:
+        rest = f"/{resolved['path']}" if resolved.get("path") else ""
+        pinned = f"models:/{resolved['model']}/{resolved['version']}{rest}"
+        if pinned != value:
+            found.pins[where[len(found.where) + 1:]] = pinned
+    return {"resolved": resolved}
 
 
 def still_cached(node: Node, manifest: dict[str, Any], tracking_uri: str | None) -> bool:

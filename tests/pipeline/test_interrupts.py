@@ -2,6 +2,7 @@
 folders, the local Ray it started; the next run resumes."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -24,15 +25,27 @@ STAGES = {
 }
 
 
+# A tiny synth set and a train stage that checkpoints every 4 steps: the signal comes once the first
+# checkpoint exists, and the next run must continue from a checkpoint instead of step 0.
+TRAIN_STAGES = {
+    "synth": {"type": "synth", "seed": 3, "splits": {"train": 16}, "image_size": [64, 64], "crops": False,
+              "instances_per_image": [1, 2], "font_size": [10, 16]},
+    "train": {"type": "train", "resources": {"num_cpus": 0}, "inputs": {"synth": "synth.train"},
+              "datasets": [{"input": "synth", "ratio": 1.0}], "steps": 240, "batch_size": 2, "image_size": 64,
+              "checkpoint_every": 4, "log_every": 4, "lr": 0.001, "cpus_per_worker": 1, "torch_threads": 1,
+              "loader_workers": 0},
+}
+
+
 class Driver:
-    """`pipeline/run.py` on a smoke config in its own process group, tagged so that every process it
+    """`pipeline/run.py` on a config in its own process group, tagged so that every process it
     starts (Ray's included, which inherit its environment) can be found afterwards."""
 
-    def __init__(self, tmp: Path):
+    def __init__(self, tmp: Path, stages: dict = STAGES):
         self.tmp = tmp
         self.config = tmp / "pipeline.yaml"
         self.config.write_text(yaml.safe_dump({"name": "interrupts", "artifact_root": str(tmp / "artifacts"),
-                                               "ray": {"num_cpus": 2}, "stages": STAGES}))
+                                               "ray": {"num_cpus": 2}, "stages": stages}))
         self.tracking_uri = f"sqlite:///{tmp / 'mlruns.db'}"
         self.tag = uuid.uuid4().hex
 
@@ -74,10 +87,10 @@ class Driver:
         return states
 
 
-def _interrupt(driver: Driver, send) -> int:
+def _interrupt(driver: Driver, send, ready=lambda d: d.wait_for_staging(["b", "c"])) -> int:
     proc = driver.start()
     try:
-        driver.wait_for_staging(["b", "c"])
+        ready(driver)
         sent = time.monotonic()
         send(proc)
         code = proc.wait(timeout=60)
@@ -121,3 +134,28 @@ def test_sigterm_stops_the_run(tmp_path):
     driver = Driver(tmp_path)
     assert _interrupt(driver, lambda proc: proc.send_signal(signal.SIGTERM)) == 143
     _assert_clean_stop(driver)
+
+
+def _first_checkpoint(driver: Driver, timeout_s: float = 240) -> None:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if any((driver.tmp / "home" / "ray_results").glob("train-*/checkpoint_*")):
+            return
+        time.sleep(0.2)
+    raise AssertionError("the train stage wrote no checkpoint in time")
+
+
+@pytest.mark.slow
+def test_ctrl_c_during_training_leaves_nothing_running_and_the_next_run_resumes(tmp_path):
+    driver = Driver(tmp_path, TRAIN_STAGES)
+    assert _interrupt(driver, lambda proc: os.killpg(proc.pid, signal.SIGINT), _first_checkpoint) == 130
+    assert driver.staging_folders() == []
+    assert driver.run_states() == {"interrupts": ["KILLED"], "synth": ["FINISHED"], "train": ["KILLED"]}
+    deadline = time.monotonic() + 20
+    while driver.tagged_processes() and time.monotonic() < deadline:
+        time.sleep(0.5)
+    assert driver.tagged_processes() == []
+    rerun = driver.start()
+    assert rerun.wait(timeout=600) == 0
+    manifest = json.loads(next((tmp_path / "artifacts" / "train").glob("*/manifest.json")).read_text())
+    assert manifest["counts"]["resumes"] == 1 and manifest["extra"]["resumed_at_steps"][0] >= 4

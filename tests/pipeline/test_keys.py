@@ -14,6 +14,7 @@ from mlflow import MlflowClient
 
 from pipeline.config import ConfigError, validate_config
 from pipeline.dag import build_graph
+from pipeline.keys import pinned_params
 from pipeline.runner import RunOptions, prepare, run_pipeline
 from stages import STAGES
 
@@ -105,6 +106,18 @@ def add_version(client: MlflowClient, name: str, sha: str) -> str:
         pass  # already there
     return client.create_model_version(name, source=f"file:///nowhere/{sha}", run_id=run.info.run_id,
                                        tags={"model.sha256": sha}).version
+
+
+def test_a_stage_runs_on_the_version_its_key_was_computed_from(home, store):
+    client = MlflowClient(store, store)
+    name = f"det-{uuid.uuid4().hex[:8]}"
+    first, second = add_version(client, name, "a" * 64), add_version(client, name, "b" * 64)
+    client.set_registered_model_alias(name, "champion", first)
+    config = write_config(home, {"synth": SYNTH, "train": {**TRAIN, "init": f"models:/{name}@champion"}})
+    graph = prepare(RunOptions(str(config), tracking_uri=store)).graph
+    client.set_registered_model_alias(name, "champion", second)  # moves after planning, before the stage runs
+    assert pinned_params(graph.nodes["train"]).init == f"models:/{name}/{first}"
+    assert graph.nodes["train"].spec.params.init == f"models:/{name}@champion"  # the config stays as written
 
 
 def test_moving_the_champion_alias_changes_the_key_of_a_stage_starting_from_it(home, store):
