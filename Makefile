@@ -30,4 +30,4 @@ bench: setup
 	@for f in tests/benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
 clean:
-	rm -rf artifacts mlruns.db mlartifacts bench-results
+	rm -rf artifacts mlruns.db mlartifacts bench-results ray_results sweeps logs .scenetext

@@ -79,9 +79,9 @@ def run_console(config: str) -> "Console":
     from pathlib import Path
 
     from pipeline.console import Console
-    from pipeline.paths import project_home
+    from pipeline.paths import logs_dir
 
-    path = project_home() / "logs" / f"{Path(config).stem}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
+    path = logs_dir() / f"{Path(config).stem}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
     console = Console(path)
     console.show(f"log: {path} (Ray's session logs: /tmp/ray/session_latest/logs)")
     return console

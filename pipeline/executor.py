@@ -96,8 +96,8 @@ def format_plan(plan: list[PlannedStage], graph: Graph) -> str:
 
 @dataclass
 class InFlight:
-    """A submitted stage: its plan entry, MLflow run, attempt id (names its staging folder) and the
-    cluster resources it holds in the ledger."""
+    """A submitted stage: its plan entry, its MLflow run and its attempt id (which names its staging
+    folder, so the driver can remove it after a cancel)."""
 
     step: PlannedStage
     run: RunLogger | None

@@ -55,6 +55,11 @@ def default_artifact_location(experiment: str, tracking_uri: str | None = None) 
     return (base / "mlartifacts" / experiment).as_uri()
 
 
+def logs_dir() -> Path:
+    """Where each command-line run writes its log file (everything its console does not show)."""
+    return project_home() / "logs"
+
+
 def sweeps_dir() -> Path:
     """Where ``python -m pipeline sweep`` writes each sweep's folder when ``--out`` is not given."""
     return project_home() / "sweeps"

@@ -67,7 +67,7 @@ class ReferenceResolver:
 
     def tracking_store(self) -> str | None:
         """The MLflow store this resolver reads, with any credentials taken out (what keys may hold)."""
-        return redact_uri(self.tracking_uri) if self.tracking_uri else None
+        return store_identity(self.tracking_uri) if self.tracking_uri else None
 
     def _mlflow(self) -> Any:
         if self.tracking_uri is None:
@@ -136,8 +136,9 @@ def expand_path(value: str) -> Path:
     return path if path.is_absolute() else project_home() / path
 
 
-def redact_uri(uri: str) -> str:
-    """``uri`` without user, password or query (where tokens travel)."""
+def store_identity(uri: str) -> str:
+    """Which store ``uri`` names, for keys: scheme, host, port and path; user, password and query
+    (where tokens travel, and which change without the store changing) are left out."""
     parts = urlsplit(uri)
     if not parts.netloc:
         return uri

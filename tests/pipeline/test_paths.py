@@ -48,6 +48,8 @@ def test_every_default_output_folder_is_ignored_by_git(monkeypatch):
         Path(paths.default_artifact_location("e").removeprefix("file://")) / "run" / "artifacts" / "config.yaml",
         storage_path(None) / "finetune-k" / "checkpoint_000000" / "checkpoint.pt",
         paths.sweeps_dir() / "quickstart-finetune-1" / "best_config.yaml",
+        paths.logs_dir() / "quickstart-20261129-120000-1.log",
+        paths.project_home() / ".scenetext" / "digests.sqlite",
         paths.PROJECT_DIR / "bench-results" / "engine.json",  # `make bench`
         paths.PROJECT_DIR / "mlruns" / "0" / "meta.yaml",  # MLflow's own default when a tool runs without ours
         paths.PROJECT_DIR / "mlflow.db",
