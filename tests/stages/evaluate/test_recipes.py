@@ -1,6 +1,7 @@
 """The dataset recipes report with the right protocol and end with an evaluate stage writing the RRC zip."""
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 from pathlib import Path
@@ -38,8 +39,18 @@ def test_icdar2015_ends_with_an_evaluate_stage_writing_quads_for_the_rrc_site():
     assert (ev.protocol, ev.mode, ev.submission_scores) == ("icdar15", "quad", False)
 
 
-def test_plan_of_the_totaltext_recipe_prints_without_data():
+def test_plan_of_the_totaltext_recipe_needs_its_data_folders(tmp_path):
+    # The plan keys the download stages by their folders' content: the folders must exist (empty is enough).
+    data = tmp_path / "data"
+    for folder in ("SynthText", "Total-Text"):
+        (data / folder).mkdir(parents=True)
+    env = {**os.environ, "SCENETEXT_HOME": str(tmp_path / "home"), "SCENETEXT_DATA": str(data)}
     proc = subprocess.run([sys.executable, "-m", "pipeline", "plan", "--config", "configs/totaltext.yaml"],
-                          cwd=ROOT, capture_output=True, text=True, timeout=120)
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert "evaluate" in proc.stdout
+    env.pop("SCENETEXT_DATA")
+    missing = subprocess.run([sys.executable, "-m", "pipeline", "plan", "--config", "configs/totaltext.yaml"],
+                             cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert missing.returncode == 2
+    assert "stages.dl_totaltext.path: '$SCENETEXT_DATA/Total-Text': environment variable not set" in missing.stderr
