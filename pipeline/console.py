@@ -6,8 +6,8 @@ images converted) and warnings. Everything else the run prints (Ray's own messag
 MLflow's database set-up, Ray Train's controller chatter) goes to the run's log file,
 ``<project home>/logs/<config name>-<time>.log``, whose path is printed at the start.
 
-Stage code running in Ray workers marks the lines meant for the user: ``MARK`` starts a plain line,
-``PROGRESS`` a JSON progress record. Ray forwards worker output to the driver; ``route_worker_logs``
+Stage code running in Ray workers marks the lines meant for the user (``pipeline.progress``): ``MARK``
+starts a plain line, ``PROGRESS`` a JSON progress record. Ray forwards worker output to the driver; ``route_worker_logs``
 replaces Ray's printer with ``Console.worker_lines``, which writes every line to the log file and
 shows only the marked ones.
 """
@@ -22,15 +22,9 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator, TextIO
 
-MARK = "\x1e"  # a line a stage wants on the user's console
-PROGRESS = "\x1e\x1d"  # a progress record: JSON {stage, done, total, unit, fields}
+from pipeline.progress import MARK, PROGRESS
+
 _PLAIN_PROGRESS_EVERY_S = 15.0  # without a terminal, progress is printed as lines this often per stage
-
-
-def emit_progress(stage: str, done: int, total: int | None, unit: str, **fields: float | str) -> None:
-    """Print a progress record from a worker (the driver's console renders it)."""
-    record = {"stage": stage, "done": done, "total": total, "unit": unit, "fields": fields}
-    print(PROGRESS + json.dumps(record), flush=True)
 
 
 class Console:
@@ -46,6 +40,7 @@ class Console:
         self._progress_line = False  # a live progress line is on screen (tty only)
         self._first: dict[str, tuple[float, int]] = {}  # stage -> (time, done) of its first record
         self._shown_at: dict[str, float] = {}
+        self._last_done: dict[str, int] = {}
 
     def close(self) -> None:
         with self._lock:
@@ -83,10 +78,13 @@ class Console:
         except json.JSONDecodeError:
             self.log(f"unreadable progress record: {payload!r}")
             return
+        stage = record["stage"]
+        if self._last_done.get(stage) == record["done"]:
+            return  # Ray can forward a Ray Train worker's line twice
+        self._last_done[stage] = record["done"]
         text = self._progress_text(record)
         self.log(text)
         now = time.monotonic()
-        stage = record["stage"]
         with self._lock:
             if self._live:
                 self.stream.write("\r\x1b[2K" + text)

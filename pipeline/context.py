@@ -6,7 +6,7 @@ import sys
 from pathlib import Path
 from typing import Any, Callable, Iterable, TypeVar
 
-from pipeline.console import MARK, emit_progress
+from pipeline.progress import MARK, emit_progress
 from pipeline.tracking import RunLogger
 
 T = TypeVar("T")

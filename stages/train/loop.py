@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from models.checkpoint import CHECKPOINT_FILE, load_checkpoint, restore_rng_state, save_checkpoint
-from pipeline.console import emit_progress
+from pipeline.progress import emit_progress
 from stages.train.data import TARGET_KEYS, MixedDataset, make_loader, normalise, read_samples
 from stages.train.params import TrainParams
 from stages.train.sampler import MixedBatchSampler
