@@ -155,20 +155,21 @@ def route_worker_logs(console: Console) -> Iterator[None]:
 
 @contextmanager
 def driver_logging(console: Console) -> Iterator[None]:
-    """Within the block, the root logger and Ray's (which does not propagate) write through
-    ``console``, replacing their other handlers."""
+    """Within the block, the root logger writes through ``console`` (replacing its other handlers), and
+    Ray's logger, which has a printer of its own and does not propagate, passes its records to it."""
     handler = ConsoleHandler(console)
     handler.setFormatter(logging.Formatter("%(asctime)s %(name)s %(levelname)s %(message)s", "%H:%M:%S"))
-    loggers = [logging.getLogger(), logging.getLogger("ray")]
-    saved = [(lg, list(lg.handlers), lg.level) for lg in loggers]
-    for lg in loggers:
-        lg.handlers = [handler]
-        lg.setLevel(logging.INFO)  # Ray's INFO lines only reach the log file
+    root, ray_logger = logging.getLogger(), logging.getLogger("ray")
+    saved = [(lg, list(lg.handlers), lg.level, lg.propagate) for lg in (root, ray_logger)]
+    root.handlers = [handler]
+    root.setLevel(logging.INFO)
+    ray_logger.handlers, ray_logger.propagate = [], True
+    ray_logger.setLevel(logging.INFO)  # Ray's INFO lines only reach the log file
     try:
         yield
     finally:
-        for lg, handlers, level in saved:
-            lg.handlers, lg.level = handlers, level
+        for lg, handlers, level, propagate in saved:
+            lg.handlers, lg.level, lg.propagate = handlers, level, propagate
 
 
 def _short(value: Any) -> str:
