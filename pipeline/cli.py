@@ -63,7 +63,7 @@ def main_run(argv: list[str]) -> int:
         return 1
     except (Interrupted, KeyboardInterrupt) as exc:
         code = exc.exit_code if isinstance(exc, Interrupted) else 130
-        print(f"\n{exc or 'interrupted'}: the stages in flight were stopped; run the same command again to resume",
+        print(f"\n{str(exc) or 'interrupted'}: the stages in flight were stopped; run the same command again to resume",
               file=sys.stderr)
         return code
     finally:

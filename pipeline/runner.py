@@ -97,7 +97,7 @@ def _execute(inv: Invocation, plan: list, options: RunOptions, tracking: Trackin
     experiment_id = tracking.ensure_experiment(experiment)
     parent = tracking.run(tracking.call("start_run", experiment_id, inv.config.name, _parent_tags(inv, options, address)))
     parent.client.call("log_artifact_bytes", parent.run_id, "config.yaml", yaml.safe_dump(redact(inv.config.to_dict()), sort_keys=False).encode(), None)
-    log.info("MLflow: %s, experiment %r, run %s", tracking.tracking_uri, experiment, parent.run_id)
+    log.info("MLflow: %s, experiment %r, run %s", redact_uri(tracking.tracking_uri), experiment, parent.run_id)
     try:
         report = Executor(inv.graph, inv.store, tracking, experiment_id, parent.run_id, stop=stop).run(plan)
     except BaseException:
