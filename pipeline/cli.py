@@ -74,7 +74,7 @@ def main_run(argv: list[str]) -> int:
 
 
 def run_console(config: str) -> "Console":
-    """The console of one run, with its log file in ``<project home>/logs/``."""
+    """The console of one run, with its log file in ``<project home>/logs/`` (created when the run starts)."""
     import time
     from pathlib import Path
 
@@ -82,9 +82,7 @@ def run_console(config: str) -> "Console":
     from pipeline.paths import logs_dir
 
     path = logs_dir() / f"{Path(config).stem}-{time.strftime('%Y%m%d-%H%M%S')}-{os.getpid()}.log"
-    console = Console(path)
-    console.show(f"log: {path} (Ray's session logs: /tmp/ray/session_latest/logs)")
-    return console
+    return Console(path)
 
 
 def _shutdown_ray() -> None:

@@ -32,8 +32,7 @@ class Console:
 
     def __init__(self, log_path: Path, stream: TextIO | None = None):
         self.log_path = log_path
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        self._file = open(log_path, "a", encoding="utf-8")
+        self._file: TextIO | None = None  # opened on the first line: a run that fails its config leaves no file
         self.stream = stream or sys.stderr
         self._live = self.stream.isatty()
         self._lock = threading.Lock()
@@ -45,21 +44,27 @@ class Console:
     def close(self) -> None:
         with self._lock:
             self._clear_progress()
-            self._file.close()
+            if self._file is not None:
+                self._file.close()
 
     def log(self, line: str) -> None:
         """A line for the log file only."""
         with self._lock:
-            self._file.write(line.rstrip("\n") + "\n")
-            self._file.flush()
+            self._write(line)
 
     def show(self, line: str) -> None:
         """A line for the user (and the log file)."""
         with self._lock:
-            self._file.write(line + "\n")
-            self._file.flush()
+            self._write(line)
             self._clear_progress()
             print(line, file=self.stream, flush=True)
+
+    def _write(self, line: str) -> None:
+        if self._file is None:
+            self.log_path.parent.mkdir(parents=True, exist_ok=True)
+            self._file = open(self.log_path, "a", encoding="utf-8")
+        self._file.write(line.rstrip("\n") + "\n")
+        self._file.flush()
 
     def worker_lines(self, data: dict[str, Any]) -> None:
         """Ray's log batch from one worker: everything to the file, marked lines to the user."""

@@ -70,6 +70,8 @@ def run_pipeline(options: RunOptions, console: Console | None = None) -> RunRepo
     print(format_plan(plan, inv.graph), flush=True)
     if options.dry_run:
         return RunReport()
+    if console is not None:
+        console.show(f"log: {console.log_path} (Ray's session logs: /tmp/ray/session_latest/logs)")
     uri = inv.tracking_uri
     if all(step.cached and not step.forced for step in plan):
         # Nothing to schedule: no Ray start, and the driver is the only MLflow writer.

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import os
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -15,6 +16,10 @@ FIXTURES = ROOT / "tests" / "fixtures"
 os.environ.setdefault("MLFLOW_SKIP_PIP_REQUIREMENTS_CHECK", "true")
 os.environ.setdefault("RAY_USAGE_STATS_ENABLED", "0")
 os.environ.setdefault("MLFLOW_DISABLE_TELEMETRY", "true")
+# Tests never write into the checkout: the project home (run logs, the digest cache, default stores)
+# is a temp folder for the whole session, whatever the developer's own SCENETEXT_HOME says.
+os.environ["SCENETEXT_HOME"] = tempfile.mkdtemp(prefix="scenetext-test-home-")
+os.environ["HYPOTHESIS_STORAGE_DIRECTORY"] = os.path.join(os.environ["SCENETEXT_HOME"], "hypothesis")
 
 
 # Stage tasks of S3-root tests (tests/pipeline/s3_server.py) need credentials; workers never see the

@@ -58,3 +58,10 @@ def test_driver_logs_of_other_libraries_go_to_the_file_only(tmp_path):
     assert stream.getvalue().count("\n") == 1
     log = (tmp_path / "run.log").read_text()
     assert log.count("controller chatter") == 1 and log.count("a library's own warning") == 1
+
+
+def test_a_console_that_wrote_nothing_leaves_no_file(tmp_path):
+    # A run that fails on its config must not leave an empty log behind.
+    console = Console(tmp_path / "logs" / "run.log", io.StringIO())
+    console.close()
+    assert not (tmp_path / "logs").exists()

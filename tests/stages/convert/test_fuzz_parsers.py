@@ -21,7 +21,7 @@ from stages.convert.validate import validate_record
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 EXAMPLES = int(os.environ.get("SCENETEXT_FUZZ_EXAMPLES", "25"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize="SCENETEXT_FUZZ_EXAMPLES" not in os.environ,
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize="SCENETEXT_FUZZ_EXAMPLES" not in os.environ,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 # format -> (file name the parser is given, fixture files whose bytes are mutated). The name's suffix is

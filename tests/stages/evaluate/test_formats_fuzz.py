@@ -18,7 +18,7 @@ from stages.evaluate.formats import load_gt, load_predictions
 
 FX = Path(__file__).resolve().parents[2] / "fixtures"
 EXAMPLES = int(os.environ.get("SCENETEXT_FUZZ_EXAMPLES", "40"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, derandomize="SCENETEXT_FUZZ_EXAMPLES" not in os.environ,
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize="SCENETEXT_FUZZ_EXAMPLES" not in os.environ,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 GT_TXT = '1,1,9,1,9,9,1,9,Hello\r\n0,0,10,0,10,10,0,10,1,000\r\n5,5,6,5,6,6,5,6,###\r\n2,2,3,2,3,3,2,3,"a,\\"b"\r\n'.encode()
