@@ -43,14 +43,13 @@ import pyarrow.fs as pafs
 
 from pipeline.attempts import ATTEMPT_FILE, Heartbeat, new_attempt_id, owner_state, write_owner
 from pipeline.config import ConfigError
+from pipeline.redact import is_secret_name
 
 MARKER = "_COMPLETE"
 MANIFEST = "manifest.json"
 STAGING_PREFIX = ".staging-"
 TRASH_PREFIX = ".trash-"
 ATTEMPT_PREFIX = "attempt-"
-# URI query parameters and user info that may carry secrets: never shown to humans or MLflow.
-_SECRET_PARAMS = ("access_key", "secret_key", "session_token", "password", "token", "credential")
 
 
 def staging_home() -> Path:
@@ -139,7 +138,7 @@ class ArtifactStore:
         marker = self.marker(stage, key)
         if marker is None or not marker.get("attempt"):
             raise FileNotFoundError(f"no complete output at {self.uri(stage, key)} (no valid {MARKER})")
-        return f"{final}/{ATTEMPT_PREFIX}{marker['attempt']}"
+        return self._attempt_folder(stage, key, marker["attempt"])
 
     def content_uri(self, stage: str, key: str) -> str:
         return self.display_uri(self.content_path(stage, key))
@@ -229,7 +228,7 @@ class ArtifactStore:
             return
         shutil.rmtree(staging_home() / f"{stage}-{key[:16]}-{attempt}", ignore_errors=True)
         if (self.marker(stage, key) or {}).get("attempt") != attempt:
-            self.delete_dir(self._attempt_path(Staging(stage, key, attempt, Path())))
+            self.delete_dir(self._attempt_folder(stage, key, attempt))
 
     def delete_dir(self, path: str) -> None:
         """Delete a folder of this store; a folder already gone is fine."""
@@ -295,14 +294,17 @@ class ArtifactStore:
             self.delete_dir(target)
             return self._discard(staging)
         if before and before.get("attempt"):
-            self.delete_dir(f"{self.path(stage, key)}/{ATTEMPT_PREFIX}{before['attempt']}")  # the replaced output
+            self.delete_dir(self._attempt_folder(stage, key, before["attempt"]))  # the replaced output
         cached = self.cache_dir / stage / key / target.rsplit("/", 1)[1]
         cached.parent.mkdir(parents=True, exist_ok=True)
         _rename_or_drop(staging.local_dir, cached)  # downstream stages on this node read it without a download
         return Committed(manifest, self.uri(stage, key), cached, reused=False)
 
     def _attempt_path(self, staging: Staging) -> str:
-        return f"{self.path(staging.stage, staging.key)}/{ATTEMPT_PREFIX}{staging.attempt}"
+        return self._attempt_folder(staging.stage, staging.key, staging.attempt)
+
+    def _attempt_folder(self, stage: str, key: str, attempt: str) -> str:
+        return f"{self.path(stage, key)}/{ATTEMPT_PREFIX}{attempt}"
 
     def _put(self, path: str, data: bytes) -> None:
         with self._fs.open_output_stream(path) as out:
@@ -329,7 +331,7 @@ def display_root(root: str) -> str:
     if "://" not in root:
         return root
     parts = urlsplit(root)
-    query = [(k, v) for k, v in parse_qsl(parts.query) if not any(s in k.lower() for s in _SECRET_PARAMS)]
+    query = [(k, v) for k, v in parse_qsl(parts.query) if not is_secret_name(k)]
     host = parts.netloc.rsplit("@", 1)[-1]
     return urlunsplit((parts.scheme, host, parts.path, urlencode(query, safe=":/"), ""))
 
