@@ -50,13 +50,19 @@ class Invocation:
 def prepare(options: RunOptions) -> Invocation:
     """Everything that can fail before running: config, graph (references resolved), selection."""
     config = load_config(options.config, options.overrides)
-    uri = options.tracking_uri or config.tracking_uri or paths.default_tracking_uri()
-    graph = build_graph(config, resolver=ReferenceResolver(uri))
+    graph, uri = keyed_graph(config, options.tracking_uri)
     names = select(graph, options.only or None, options.until)
     for name in options.force:
         select(graph, [name])  # validates the name
     store = ArtifactStore(paths.resolve_root(config.artifact_root))
     return Invocation(config, graph, store, names, uri)
+
+
+def keyed_graph(config: PipelineConfig, tracking_uri: str | None) -> tuple[Graph, str]:
+    """The config's graph, its references resolved against its MLflow store, and that store's URI:
+    ``tracking_uri`` (the command line's), else the config's, else the default."""
+    uri = tracking_uri or config.tracking_uri or paths.default_tracking_uri()
+    return build_graph(config, resolver=ReferenceResolver(uri)), uri
 
 
 def run_pipeline(options: RunOptions, console: Console | None = None) -> RunReport:

@@ -112,15 +112,11 @@ def run_sweep(options: SweepOptions) -> SweepResult:
     """Validate, run the upstream stages, tune, then write, log and register the best trial."""
     from pipeline import paths
     from pipeline.config import load_config
-    from pipeline.dag import build_graph
-    from pipeline.runner import init_ray
+    from pipeline.runner import init_ray, keyed_graph
     from pipeline.tracking import TrackingClient, start_sink, uses_sink
 
-    from pipeline.references import ReferenceResolver
-
     config = load_config(options.config, options.overrides)
-    uri = options.tracking_uri or config.tracking_uri or paths.default_tracking_uri()
-    graph = build_graph(config, resolver=ReferenceResolver(uri))  # the keys run_pipeline will use
+    graph, uri = keyed_graph(config, options.tracking_uri)  # the keys run_pipeline will use
     node = graph.nodes.get(options.stage)
     if node is None or node.spec.type != "train":
         found = f"a {node.spec.type} stage" if node else "not a stage"
