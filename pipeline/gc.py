@@ -234,12 +234,12 @@ def _roots(args: argparse.Namespace) -> dict[str, set[tuple[str, str]] | None]:
     """Artifact root -> the (stage, key) pairs that configs using it reference (None: no config names it)."""
     from pipeline import paths
     from pipeline.config import PipelineConfig, load_config
-    from pipeline.dag import build_graph
+    from pipeline.runner import keyed_graph
 
     roots: dict[str, set[tuple[str, str]] | None] = defaultdict(set)
     for path in (p for group in args.configs for p in group):
         config = load_config(path)
-        graph = build_graph(config)
+        graph, _ = keyed_graph(config, None)  # the keys a run of the config uses (references resolved)
         root = args.root or paths.resolve_root(config.artifact_root)
         roots[root] |= {(name, node.key) for name, node in graph.nodes.items()}
     if not roots:

@@ -17,6 +17,7 @@ from pipeline.artifacts import ArtifactStore
 from pipeline.config import load_config
 from pipeline.dag import build_graph
 from pipeline.gc import format_size, main_gc
+from pipeline.runner import RunOptions, prepare
 from tests.pipeline.s3_server import s3  # noqa: F401  (the fixture)
 
 STAGES = {"a": {"type": "smoke", "message": "first"}, "b": {"type": "smoke", "inputs": {"up": "a"}}}
@@ -125,3 +126,23 @@ def test_gc_lists_then_removes_exactly_the_garbage(garden, capsys):
     assert removed == sorted({f for f in before if any(f.startswith(p + "/") for p in garbage)})
     assert live.local_dir.exists() and store.is_complete("a", build_graph(load_config(config)).nodes["a"].key)
     assert not store.is_complete("a", "0" * 64)
+
+
+def test_gc_keeps_an_output_whose_key_depends_on_a_resolved_reference(tmp_path, capsys, monkeypatch):
+    # A download stage's key covers its folder's content, and a register stage's its MLflow store:
+    # gc must judge "referenced" by the keys a run uses, not by keys of the params as written.
+    monkeypatch.setenv("SCENETEXT_HOME", str(tmp_path / "home"))
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "a.txt").write_text("hello")
+    config = tmp_path / "pipeline.yaml"
+    config.write_text(yaml.safe_dump({"name": "gcref", "artifact_root": str(tmp_path / "artifacts"),
+                                      "tracking_uri": f"sqlite:///{tmp_path / 'mlruns.db'}",
+                                      "stages": {"dl": {"type": "download", "name": "data", "path": str(data), "instructions": "-"}}}))
+    key = prepare(RunOptions(str(config))).graph.nodes["dl"].key
+    output = tmp_path / "artifacts" / "dl" / key
+    output.mkdir(parents=True)
+    (output / "_COMPLETE").write_text("{}")
+    (output / "manifest.json").write_text("{}")
+    assert main_gc(["--config", str(config)]) == 0
+    assert output.is_dir(), capsys.readouterr().out
