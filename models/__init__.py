@@ -1,19 +1,20 @@
-"""Text detection models: backbones, necks, heads, losses, targets, post-processing, checkpoints.
+"""Models by task (``models.tasks``): detection today. Architectures, their losses, targets, decoding,
+predictors, metrics and checkpoints.
 
 Public API::
 
-    models.build_detector(cfg) -> nn.Module      # cfg: {"arch": "dbnet", "backbone": {"name": "tiny"}, ...}
+    models.build_model(cfg) -> nn.Module         # cfg: {"arch": "dbnet", "backbone": {"name": "tiny"}, ...}
     models.build_loss(cfg) -> nn.Module          # the arch's training loss
+    models.validate_config(cfg)                  # the arch's typed config
     models.tiny_config("dbnet") -> dict          # CPU-sized variant
-    models.BACKBONES / DETECTORS / LOSSES        # name -> builder registries
+    models.TASKS / get_task / get_architecture   # the task registry (models.tasks)
     models.save_checkpoint(path, cfg, model, optimizer=..., scheduler=..., step=...)
     models.load(uri) -> nn.Module                # eval mode; path, file://, runs:/, models:/
+    models.load_predictor(uri, device) -> the task's predictor for a checkpoint
     models.load_checkpoint(uri) -> dict          # everything, for resuming
-    models.make_targets(h, w, polygons, ignore, weights)   # numpy, torch-free
-    models.postprocess(prob, out_shape=..., mode=...)      # numpy, torch-free
 
-Names are imported on first use, so ``from models.db_postprocess import postprocess`` (or
-``models.make_targets``) works in a process that never imports torch.
+Names are imported on first use, so ``from models.detection.db_postprocess import postprocess`` works
+in a process that never imports torch.
 """
 from __future__ import annotations
 
@@ -21,21 +22,20 @@ import importlib
 from typing import Any
 
 _EXPORTS = {
-    "build_detector": "models.build",
+    "build_model": "models.build",
     "build_loss": "models.build",
-    "detector_config": "models.build",
+    "validate_config": "models.build",
+    "target_maker": "models.build",
     "tiny_config": "models.build",
-    "DetectorConfig": "models.build",
-    "BACKBONES": "models.build",
-    "DETECTORS": "models.build",
-    "LOSSES": "models.build",
+    "TASKS": "models.tasks",
+    "get_task": "models.tasks",
+    "get_architecture": "models.tasks",
     "save_checkpoint": "models.checkpoint",
     "make_checkpoint": "models.checkpoint",
     "load_checkpoint": "models.checkpoint",
     "load": "models.checkpoint",
+    "load_predictor": "models.checkpoint",
     "restore_rng_state": "models.checkpoint",
-    "make_targets": "models.db_targets",
-    "postprocess": "models.db_postprocess",
 }
 
 __all__ = sorted(_EXPORTS)

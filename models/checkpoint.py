@@ -26,7 +26,7 @@ import numpy as np
 import torch
 from torch import nn
 
-from models.build import build_detector, detector_config
+from models.build import build_model, validate_config
 
 FORMAT = "scenetext-checkpoint"
 VERSION = 1
@@ -80,7 +80,7 @@ def make_checkpoint(
     return {
         "format": FORMAT,
         "version": VERSION,
-        "model_config": detector_config(model_config).model_dump(),
+        "model_config": validate_config(model_config).model_dump(),
         "state_dict": state,
         "optimizer": optimizer.state_dict() if optimizer is not None else None,
         "scheduler": scheduler.state_dict() if scheduler is not None else None,
@@ -141,8 +141,32 @@ def load_checkpoint(uri: str | Path) -> dict[str, Any]:
 
 
 def load(uri: str | Path) -> nn.Module:
-    """The detector stored at ``uri``, weights loaded, in eval mode, on CPU."""
+    """The model stored at ``uri``, weights loaded, in eval mode, on CPU."""
     ckpt = load_checkpoint(uri)
-    model = build_detector(ckpt["model_config"], init_weights=False)
+    model = build_model(ckpt["model_config"], init_weights=False)
     model.load_state_dict(ckpt["state_dict"], strict=True)
     return model.eval()
+
+
+def load_predictor(uri: str | Path, device: Any = "cpu", tracking_uri: str | None = None) -> Any:
+    """The predictor of the model stored at ``uri`` (its task's: ``models.task.Task.predictor``), on ``device``.
+
+    tracking_uri: the MLflow store a runs:/ or models:/ URI refers to; without it MLflow's process
+    default applies (which in a Ray worker is not the pipeline's store).
+    """
+    import hashlib
+
+    from models.tasks import task_of
+
+    if tracking_uri and urlparse(str(uri)).scheme in MLFLOW_SCHEMES:
+        import mlflow
+
+        mlflow.set_tracking_uri(tracking_uri)
+    path = resolve_uri(uri)
+    ckpt = load_checkpoint(path)
+    module = build_model(ckpt["model_config"], init_weights=False)
+    module.load_state_dict(ckpt["state_dict"], strict=True)
+    with open(path, "rb") as handle:
+        digest = hashlib.file_digest(handle, "sha256").hexdigest()
+    return task_of(ckpt["model_config"]).predictor(module.eval().to(device), ckpt["model_config"], torch.device(device),
+                                                   uri=str(uri), sha256=digest, step=int(ckpt.get("step", 0)))

@@ -2,23 +2,20 @@
 from __future__ import annotations
 
 from pipeline.stage import StageDef
-from stages import augment, download, pseudo_label, register, smoke, synth, train
+from stages.augment import stage as augment_stage
 from stages.convert import stage as convert_stage
+from stages.download import stage as download_stage
 from stages.evaluate import stage as evaluate_stage
+from stages.pseudo_label import stage as pseudo_label_stage
+from stages.register import stage as register_stage
+from stages.smoke import stage as smoke_stage
+from stages.synth import stage as synth_stage
+from stages.train import stage as train_stage
 
 STAGES: dict[str, StageDef] = {
-    stage.name: stage
-    for stage in (
-        augment.STAGE,
-        convert_stage.STAGE,
-        download.STAGE,
-        evaluate_stage.STAGE,
-        pseudo_label.STAGE,
-        register.STAGE,
-        smoke.STAGE,
-        synth.STAGE,
-        train.STAGE,
-    )
+    module.STAGE.name: module.STAGE
+    for module in (augment_stage, convert_stage, download_stage, evaluate_stage, pseudo_label_stage, register_stage,
+                   smoke_stage, synth_stage, train_stage)
 }
 
 

@@ -1,5 +1,6 @@
-"""Augmentation: the transform library (also the training stages' online augmentation) and the
-offline augment stage writing one dataset per named variant."""
-from stages.augment.stage import STAGE, AugmentParams
+"""The augment stage: one new detection dataset per named variant of a source dataset (offline copies,
+e.g. of ArT). The transforms themselves are the dataset contract's (``stages.dataset.transforms``),
+shared with the training stage's online augmentation.
 
-__all__ = ["STAGE", "AugmentParams"]
+``params.py`` its config, ``stage.py`` the stage, ``variants.py`` the built-in named chains.
+"""

@@ -14,45 +14,24 @@ import json
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
 import cv2
 import numpy as np
-from pydantic import Field, field_validator
 
-from pipeline.stage import StageContext, StageDef, StageParams, StageResult, path_inside_input
-from stages.convert.records import ImageRecord, TextInstance
-from stages.convert.writers import read_coco, write_coco
-from stages.augment.transforms import build_chain
-from stages.augment.variants import BUILTIN_VARIANTS, resolve_variants
+from pipeline.stage import (
+    StageContext,
+    StageDef,
+    StageResult,
+)
+from stages.augment.params import AugmentParams
+from stages.dataset.coco import read_coco
 from stages.dataset.images import decode_image
+from stages.dataset.layout import images_folder, write_detection_set
+from stages.dataset.records import ImageRecord, TextInstance
+from stages.dataset.transforms.chain import build_chain
 
 _WINDOW_SHARDS = 32  # shards per ctx.map call: bounds the image bytes this process holds at once
-
-
-class AugmentParams(StageParams):
-    """Params of the augment stage. ``variants``: a list of built-in names, or a mapping of variant name
-    to a chain spec (list of ``{name, p, **kwargs}``), a built-in name, or null (the built-in of that
-    name). Validation resolves it to the full chains, so the cache key sees every transform setting."""
-
-    variants: dict[str, list[dict[str, Any]]] = Field(default_factory=lambda: resolve_variants(list(BUILTIN_VARIANTS)))
-    copies: int = Field(1, ge=1, le=1000)  # augmented copies of every source image, per variant
-    seed: int = 0
-    annotations: str = "annotations.json"  # relative to the input folder
-    images: str = "images"  # the folder file names in the COCO file are relative to
-    image_format: Literal["jpg", "png"] = "jpg"
-    jpeg_quality: int = Field(95, ge=1, le=100)
-    shard_size: int = Field(16, ge=1)
-
-    @field_validator("variants", mode="before")
-    @classmethod
-    def _resolve(cls, value: Any) -> dict[str, list[dict[str, Any]]]:
-        return resolve_variants(value)
-
-    @field_validator("annotations", "images")
-    @classmethod
-    def _inside_input(cls, value: str) -> str:
-        return path_inside_input(value)
 
 
 @dataclass
@@ -169,8 +148,7 @@ def run(params: AugmentParams, inputs: dict[str, Path], out_dir: Path, ctx: Stag
 def _write_variant(folder: Path, variant: str, chain: list[dict[str, Any]], records: list[ImageRecord],
                    params: AugmentParams, ctx: StageContext, root: Path) -> dict[str, int]:
     """Augment every record under one variant, window by window, and write the dataset in order."""
-    images = folder / "images"
-    images.mkdir(parents=True, exist_ok=True)
+    images = images_folder(folder)
     written: list[ImageRecord] = []
     lineage: list[list[Any]] = []
     counts = {"images": 0, "instances": 0, "ignored": 0, "dropped": 0}
@@ -193,7 +171,7 @@ def _write_variant(folder: Path, variant: str, chain: list[dict[str, Any]], reco
                 counts["instances"] += len(f.instances)
                 counts["ignored"] += sum(inst.ignore for inst in f.instances)
                 counts["dropped"] += f.dropped
-    write_coco(written, folder / "annotations.json", images)
+    write_detection_set(written, folder)
     meta = {"source": str(root), "source_annotations": params.annotations, "variant": variant, "chain": chain,
             "seed": params.seed, "copies": params.copies, "images": lineage}
     (folder / "lineage.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

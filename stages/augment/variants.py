@@ -10,7 +10,7 @@ import copy
 import re
 from typing import Any, Mapping, Sequence
 
-from stages.augment.transforms import build_chain
+from stages.dataset.transforms.chain import build_chain
 
 ChainSpec = list[dict[str, Any]]
 

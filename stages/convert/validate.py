@@ -31,7 +31,7 @@ import numpy as np
 from shapely import make_valid
 from shapely.geometry import MultiPoint, Polygon
 
-from stages.convert.records import ImageRecord, Skipped, TextInstance
+from stages.dataset.records import ImageRecord, Skipped, TextInstance
 from stages.dataset import images
 
 Point = tuple[float, float]

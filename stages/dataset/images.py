@@ -35,6 +35,9 @@ ORIENTATION_TAG = 0x0112
 # Orientations 5..8 turn the image by 90 degrees: width and height swap when the tag is applied.
 _TRANSPOSING = (5, 6, 7, 8)
 
+# File suffixes the project reads as images (case-insensitive).
+IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp")
+
 
 class UnreadableImage(OSError):
     """An image file that exists but cannot be decoded (truncated, corrupt, not an image); names the file."""

@@ -1,9 +1,14 @@
-"""The errors the download stage raises; all are ``DownloadError`` so a caller can catch one type."""
+"""The errors the download stage raises; all are ``DataFileError`` (``stages.dataset.errors``) so a caller can catch one type."""
 from __future__ import annotations
 
+from stages.dataset.errors import DataFileError, UnsafeArchive
 
-class DownloadError(RuntimeError):
-    """A dataset could not be fetched, verified or extracted; the message says which file and why."""
+__all__ = ["ChecksumMismatch", "DataFileError", "DownloadError", "HttpError", "SourceMissing", "UnsafeArchive"]
+
+
+class DownloadError(DataFileError):
+    """A dataset could not be fetched or verified; the message says which file and why. (Extraction and
+    placement errors are the dataset contract's ``DataFileError``, of which this is one kind.)"""
 
 
 class HttpError(DownloadError):
@@ -26,14 +31,6 @@ class ChecksumMismatch(DownloadError):
             "check the checksum in the config or the source)"
         )
 
-
-class UnsafeArchive(DownloadError):
-    """An archive member would land outside the extraction folder (zip-slip, absolute path, escaping link)."""
-
-    def __init__(self, archive: str, member: str, reason: str):
-        self.archive = archive
-        self.member = member
-        super().__init__(f"{archive}: refusing to extract member {member!r}: {reason}")
 
 
 class SourceMissing(DownloadError):

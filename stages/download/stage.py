@@ -6,16 +6,21 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from pipeline.stage import StageContext, StageResult
+from pipeline.stage import StageContext, StageDef, StageResult
+from stages.dataset.archives import archive_kind, extract_archive
+from stages.dataset.tree import count_tree, link_tree, place_file
 from stages.download.checksum import expected_digests, matches, verify_or_delete
 from stages.download.errors import DownloadError, SourceMissing
-from stages.download.extract import archive_kind, extract_archive
 from stages.download.http_fetch import RetryPolicy, fetch
 from stages.download.params import DownloadParams, UrlSource
 from stages.download.sources import (
-    apply_mirror, cache_entry, cache_lock, resolve_cache_dir, resolve_local, resolve_mirror,
+    apply_mirror,
+    cache_entry,
+    cache_lock,
+    resolve_cache_dir,
+    resolve_local,
+    resolve_mirror,
 )
-from stages.download.tree import count_tree, link_tree, place_file
 
 
 def run(params: DownloadParams, inputs: dict[str, Path], out_dir: Path, ctx: StageContext) -> StageResult:
@@ -99,3 +104,13 @@ def _place(file: Path, data: Path, extract: bool, log: logging.Logger) -> str:
     log.info("extracting %s (%s) into %s", file.name, kind, data)
     extract_archive(file, data, kind)
     return kind
+
+
+STAGE = StageDef(
+    name="download",
+    fn=run,
+    params=DownloadParams,
+    version="1",
+    outputs=lambda p: ["data"],
+    description="fetch, verify and extract one dataset (or take it from a local path) into data/",
+)

@@ -27,7 +27,7 @@ from typing import Any, Hashable, Sequence
 import cv2
 import numpy as np
 
-from .metrics.types import DetPoly, DetResult, GtPoly
+from models.metrics.types import DetPoly, DetResult, GtPoly
 
 DEFAULT_HEIGHT_BINS = (0.0, 8.0, 16.0, 32.0, 64.0, 128.0)  # px
 DEFAULT_ANGLE_BINS = (0.0, 10.0, 20.0, 30.0, 40.0, 50.0, 60.0, 70.0, 80.0)  # degrees

@@ -22,15 +22,17 @@ import json
 import sys
 from pathlib import Path
 
-from stages.convert.records import ParseError
+from stages.dataset.records import ParseError
+
+from models.detection.protocols import PROTOCOLS as DETECTION_PROTOCOLS
+from models.metrics import RECOGNITION_MODES, evaluate_e2e, recognition_metrics
+from models.metrics.types import DetResult
 
 from .formats import COORD_RULES, ORDERS, load_gt, load_predictions
-from .metrics import RECOGNITION_MODES, evaluate_deteval, evaluate_e2e, evaluate_icdar15, evaluate_pascal
-from .metrics import recognition_metrics
-from .metrics.types import DetResult
 from .rec_formats import align, load_rec_gt, load_rec_preds
 
-PROTOCOLS = ("icdar15", "deteval", "pascal", "e2e", "wordspotting")
+# The detection task's protocols, then the end-to-end ones (detections with transcriptions).
+PROTOCOLS = (*DETECTION_PROTOCOLS, "e2e", "wordspotting")
 # The coordinate rule each protocol's official script reads txt files with.
 DEFAULT_COORDS = {"icdar15": "quad", "e2e": "quad", "wordspotting": "quad", "deteval": "polygon", "pascal": "polygon"}
 
@@ -80,12 +82,10 @@ def _warn_unordered_totaltext(args: argparse.Namespace) -> None:
 
 
 def _run_protocol(args: argparse.Namespace, gts: dict, preds: dict) -> DetResult:
-    if args.protocol == "icdar15":
-        return evaluate_icdar15(gts, preds, score_threshold=args.score_threshold, matching=args.matching)
-    if args.protocol == "deteval":
-        return evaluate_deteval(gts, preds)
-    if args.protocol == "pascal":
-        return evaluate_pascal(gts, preds)
+    if args.protocol == "icdar15":  # the one protocol with a threshold and a matching rule to choose
+        return DETECTION_PROTOCOLS["icdar15"](gts, preds, score_threshold=args.score_threshold, matching=args.matching)
+    if args.protocol in DETECTION_PROTOCOLS:
+        return DETECTION_PROTOCOLS[args.protocol](gts, preds)
     return evaluate_e2e(gts, preds, word_spotting=args.protocol == "wordspotting")
 
 

@@ -68,9 +68,9 @@ from typing import Iterator
 
 import numpy as np
 
-from stages.convert.records import ParseError
+from stages.dataset.records import ParseError
 
-from .metrics.types import DetPoly, GtPoly
+from models.metrics.types import DetPoly, GtPoly
 
 COORD_RULES = ("quad", "polygon")
 ORDERS = ("xy", "yx")

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stages.convert.records import ParseError
+from stages.dataset.records import ParseError
 
 
 def _lines(path: Path) -> list[tuple[int, str]]:

@@ -4,52 +4,22 @@ Plots use matplotlib's object API (``Figure`` + Agg canvas): no pyplot global st
 """
 from __future__ import annotations
 
-import csv
-import json
-import math
 import zipfile
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, Iterable
 
 import cv2
 import numpy as np
 
-from stages.dataset.images import STORED, Frame, read_image
+from models.metrics.types import DetPoly, GtPoly
+from stages.dataset.images import STORED, Frame
+from stages.dataset.report_files import read_for_render
 
 from .analysis import AXES, BinStats
-from .metrics.types import DetPoly, GtPoly
 
 GT_BGR = (0, 200, 0)  # green
 DONT_CARE_BGR = (160, 160, 160)  # grey
 PRED_BGR = (0, 0, 255)  # red
-RENDER_MAX_SIDE = 1024  # rendered samples are shrunk to this (artifacts stay small)
-
-
-def write_json(path: Path, data: Any) -> None:
-    """Pretty JSON; NaN / inf are written as null so every JSON reader accepts the file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps(_finite(data), indent=2, ensure_ascii=False), encoding="utf-8")
-
-
-def _finite(data: Any) -> Any:
-    if isinstance(data, float) and not math.isfinite(data):
-        return None
-    if isinstance(data, dict):
-        return {k: _finite(v) for k, v in data.items()}
-    if isinstance(data, (list, tuple)):
-        return [_finite(v) for v in data]
-    return data
-
-
-def write_csv(path: Path, rows: Sequence[dict[str, Any]], columns: Sequence[str] | None = None) -> None:
-    """A CSV with a header; ``columns`` default to the first row's keys; None is written empty."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    columns = list(columns or (rows[0].keys() if rows else []))
-    with open(path, "w", newline="", encoding="utf-8") as f:
-        writer = csv.DictWriter(f, fieldnames=columns, extrasaction="ignore")
-        writer.writeheader()
-        for row in rows:
-            writer.writerow({k: ("" if row.get(k) is None else row.get(k)) for k in columns})
 
 
 def submission_name(image_id: str) -> str:
@@ -78,16 +48,6 @@ def write_submission(path: Path, image_ids: Iterable[str], preds: dict[str, list
     return lines
 
 
-def read_for_render(image_path: Path, frame: Frame = STORED) -> tuple[np.ndarray, float]:
-    """(BGR image shrunk to at most RENDER_MAX_SIDE px, the scale applied) for drawing a sample on; ``frame``
-    is the one the polygons are in (``stages.dataset.images``)."""
-    bgr = read_image(image_path, frame=frame)
-    s = min(1.0, RENDER_MAX_SIDE / max(bgr.shape[:2]))
-    if s < 1.0:
-        bgr = cv2.resize(bgr, (round(bgr.shape[1] * s), round(bgr.shape[0] * s)), interpolation=cv2.INTER_AREA)
-    return bgr, s
-
-
 def render_sample(image_path: Path, gts: list[GtPoly], dets: list[DetPoly], out: Path,
                   frame: Frame = STORED) -> None:
     """Draw ground truth (green; don't care grey) and detections (red) on the image, decoded in the
@@ -106,13 +66,6 @@ def render_sample(image_path: Path, gts: list[GtPoly], dets: list[DetPoly], out:
     out.parent.mkdir(parents=True, exist_ok=True)
     if not cv2.imwrite(str(out), bgr):
         raise OSError(f"could not write {out}")
-
-
-def sample_indices(count: int, num: int) -> list[int]:
-    """``num`` indices spread evenly over ``range(count)`` (first and last included), deterministic."""
-    if num <= 0 or count == 0:
-        return []
-    return sorted(set(np.linspace(0, count - 1, min(num, count)).round().astype(int).tolist()))
 
 
 def _figure(width: float, height: float, rows: int, cols: int) -> tuple[Any, Any]:

@@ -28,69 +28,34 @@ import re
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any
 
-from pydantic import Field, field_validator
-
-from pipeline.stage import StageContext, StageDef, StageParams, StageResult, stage_tracking_uri
+from models.checkpoint import load_predictor
+from models.detection.protocols import PROTOCOLS
+from models.metrics.types import DetPoly, DetResult, GtPoly
+from pipeline.stage import (
+    StageContext,
+    StageDef,
+    StageResult,
+    stage_tracking_uri,
+)
+from stages.dataset.report_files import sample_indices, write_csv, write_json
+from stages.evaluate.params import EvaluateParams
 
 from . import report as rep
 from .analysis import (
-    DEFAULT_ANGLE_BINS, DEFAULT_HEIGHT_BINS, BinStats, breakdown, breakdown_json, breakdown_rows, check_edges,
+    BinStats,
+    breakdown,
+    breakdown_json,
+    breakdown_rows,
 )
-from .inference import LoadedModel, TestSet, load_model, load_testset, pick_device, predict
-from .metrics import DETECTION_PROTOCOLS
-from .metrics.types import DetPoly, DetResult, GtPoly
+from .inference import TestSet, load_testset, pick_device, predict
 
 MODEL_INPUTS = ("model", "baseline")
 REPORT = "report"
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 PER_IMAGE_COLUMNS = ("model", "testset", "image_id", "file_name", "width", "height", "num_gt", "num_gt_care",
                      "num_det", "num_det_care", "matched", "precision", "recall", "hmean")
-
-
-class EvaluateParams(StageParams):
-    """Params of the evaluate stage (test sets are the stage's inputs, see the module docstring)."""
-
-    protocol: Literal["icdar15", "deteval", "pascal"] = Field("icdar15", description="detection metric protocol")
-    model_uri: str | None = Field(None, json_schema_extra={"reference": "checkpoint"}, description="checkpoint path / file:// / runs:/ / models:/ URI, "
-                                                    "instead of a `model` input")
-    baseline_uri: str | None = Field(None, json_schema_extra={"reference": "checkpoint"}, description="a second model evaluated alike (metrics prefixed "
-                                                       "`baseline.`), instead of a `baseline` input")
-    image_size: int | tuple[int, int] = Field(1280, description="longer side (px), or a fixed (w, h) box; "
-                                                               "aspect kept, padded to x32")
-    batch_size: int = Field(4, ge=1, description="images per forward pass")
-    mode: Literal["poly", "quad"] = Field("poly", description="polygons, or 4-point boxes (ICDAR 2015 uploads)")
-    thresh: float = Field(0.3, gt=0, lt=1, description="probability-map binarisation threshold")
-    box_thresh: float = Field(0.5, ge=0, le=1, description="score a detection needs (headline metrics, zip)")
-    unclip_ratio: float | None = Field(1.5, gt=0, description="DBNet growth ratio; null: invert the training shrink")
-    thresholds: list[float] = Field(default_factory=lambda: [0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9],
-                                    description="score thresholds swept for best_hmean / best_threshold")
-    num_render: int = Field(8, ge=0, description="sample images rendered per test set")
-    height_bins: list[float] = Field(default_factory=lambda: list(DEFAULT_HEIGHT_BINS),
-                                     description="lower edges (px) of the text-height bins; the last is open")
-    angle_bins: list[float] = Field(default_factory=lambda: list(DEFAULT_ANGLE_BINS),
-                                    description="lower edges (degrees, 0-90) of the text-angle bins")
-    submission_scores: bool = Field(False, description="append ',score' to zip lines (the ICDAR 2015 site rejects them)")
-
-    @field_validator("image_size")
-    @classmethod
-    def _check_size(cls, value: int | tuple[int, int]) -> int | tuple[int, int]:
-        if min(value if isinstance(value, tuple) else (value,)) < 32:
-            raise ValueError(f"every side must be >= 32 px, got {value}")
-        return value
-
-    @field_validator("thresholds")
-    @classmethod
-    def _check_thresholds(cls, value: list[float]) -> list[float]:
-        if any(not 0.0 <= t <= 1.0 for t in value):
-            raise ValueError(f"thresholds must lie in [0, 1], got {value}")
-        return sorted(set(value))
-
-    @field_validator("height_bins", "angle_bins")
-    @classmethod
-    def _check_bins(cls, value: list[float]) -> list[float]:
-        return check_edges(value, "bins")
 
 
 @dataclass
@@ -123,10 +88,10 @@ def _sweep(gts: dict, preds: dict, protocol: str, thresholds: list[float]) -> li
     if not thresholds:
         return []
     if protocol == "icdar15":  # computes the geometry once for every threshold
-        return DETECTION_PROTOCOLS["icdar15"](gts, preds, score_threshold=thresholds).params["sweep"]
+        return PROTOCOLS["icdar15"](gts, preds, score_threshold=thresholds).params["sweep"]
     out = []
     for t in thresholds:
-        r = DETECTION_PROTOCOLS[protocol](gts, _above(preds, t))
+        r = PROTOCOLS[protocol](gts, _above(preds, t))
         out.append({"score_threshold": t, "precision": r.precision, "recall": r.recall, "hmean": r.hmean})
     return out
 
@@ -139,7 +104,7 @@ def evaluate_predictions(gts: dict[str, list[GtPoly]], preds: dict[str, list[Det
     """
     params = params or EvaluateParams()
     kept = _above(preds, params.box_thresh)
-    result = DETECTION_PROTOCOLS[params.protocol](gts, kept)
+    result = PROTOCOLS[params.protocol](gts, kept)
     sweep = _sweep(gts, preds, params.protocol, params.thresholds)
     headline = {"score_threshold": params.box_thresh, "precision": result.precision, "recall": result.recall,
                 "hmean": result.hmean}
@@ -148,11 +113,10 @@ def evaluate_predictions(gts: dict[str, list[GtPoly]], preds: dict[str, list[Det
     return TestSetEval(result, kept, sweep, best, bins)
 
 
-def _postprocess_kwargs(params: EvaluateParams, shrink_ratio: float) -> dict[str, Any]:
-    # Post-process down to the lowest swept threshold; the headline keeps only scores >= box_thresh.
+def _decode_options(params: EvaluateParams) -> dict[str, Any]:
+    # Decode down to the lowest swept threshold; the headline keeps only scores >= box_thresh.
     low = min([params.box_thresh, *params.thresholds])
-    return {"mode": params.mode, "thresh": params.thresh, "box_thresh": low, "unclip_ratio": params.unclip_ratio,
-            "shrink_ratio": shrink_ratio}
+    return {"mode": params.mode, "thresh": params.thresh, "box_thresh": low, "unclip_ratio": params.unclip_ratio}
 
 
 def _model_uris(params: EvaluateParams, inputs: dict[str, Path]) -> dict[str, str]:
@@ -193,15 +157,15 @@ def _per_image_rows(role: str, ts: TestSet, ev: TestSetEval) -> list[dict[str, A
 
 def write_testset_report(folder: Path, ts: TestSet, ev: TestSetEval, params: EvaluateParams, title: str) -> None:
     """breakdown.{json,csv,png}, sweep.png, submission.zip and samples/*.png of one model on one test set."""
-    rep.write_json(folder / "breakdown.json", {"summary": ev.result.summary(), "best": ev.best, "sweep": ev.sweep,
+    write_json(folder / "breakdown.json", {"summary": ev.result.summary(), "best": ev.best, "sweep": ev.sweep,
                                                "breakdown": breakdown_json(ev.bins)})
-    rep.write_csv(folder / "breakdown.csv", breakdown_rows(ev.bins),
+    write_csv(folder / "breakdown.csv", breakdown_rows(ev.bins),
                   ("axis", "label", "lo", "hi", "gt", "gt_matched", "recall", "det", "det_matched", "precision"))
     rep.plot_breakdown(ev.bins, folder / "breakdown.png", f"{title}: recall / precision by text height and angle")
     if ev.sweep:
         rep.plot_sweep(ev.sweep, folder / "sweep.png", f"{title}: score threshold sweep", params.box_thresh)
     rep.write_submission(folder / "submission.zip", [i.image_id for i in ts.images], ev.preds, params.submission_scores)
-    for k in rep.sample_indices(len(ts.images), params.num_render):
+    for k in sample_indices(len(ts.images), params.num_render):
         img = ts.images[k]
         rep.render_sample(img.path, ts.gts[img.image_id], ev.preds.get(img.image_id, []),
                           folder / "samples" / f"{img.image_id}.png")
@@ -216,7 +180,7 @@ def run(params: EvaluateParams, inputs: dict[str, Path], out_dir: Path, ctx: Sta
     tally = _Tally()
     summary: dict[str, Any] = {"protocol": params.protocol, "params": params.model_dump(mode="json"), "models": {}}
     for role, uri in uris.items():
-        model = load_model(uri, device, stage_tracking_uri(ctx))
+        model = load_predictor(uri, device, stage_tracking_uri(ctx))
         summary["models"][role] = {"uri": uri, "sha256": model.sha256, "step": model.step, "device": str(device)}
         for ts in testsets.values():
             _evaluate_one(role, model, ts, params, report if role == "model" else report / role, ctx, tally)
@@ -228,8 +192,8 @@ def run(params: EvaluateParams, inputs: dict[str, Path], out_dir: Path, ctx: Sta
     if "baseline" in uris:
         tally.metrics.update({f"{n}.hmean_gain": tally.metrics[f"{n}.hmean"] - tally.metrics[f"baseline.{n}.hmean"]
                               for n in testsets})
-    rep.write_json(report / "metrics.json", {**summary, "results": tally.results, "metrics": tally.metrics})
-    rep.write_csv(report / "per_image.csv", tally.rows, PER_IMAGE_COLUMNS)
+    write_json(report / "metrics.json", {**summary, "results": tally.results, "metrics": tally.metrics})
+    write_csv(report / "per_image.csv", tally.rows, PER_IMAGE_COLUMNS)
     return StageResult(outputs={"report": REPORT}, counts=tally.counts, metrics=tally.metrics,
                        artifacts=[f"{REPORT}/metrics.json", f"{REPORT}/per_image.csv"], datasets=[],
                        extra={"models": summary["models"]})
@@ -245,12 +209,12 @@ class _Tally:
     results: dict[str, dict[str, Any]] = field(default_factory=dict)  # role -> test set -> summary
 
 
-def _evaluate_one(role: str, model: LoadedModel, ts: TestSet, params: EvaluateParams, folder: Path,
+def _evaluate_one(role: str, model: Any, ts: TestSet, params: EvaluateParams, folder: Path,
                   ctx: StageContext, tally: _Tally) -> None:
     """One model on one test set: predict, score, write ``folder/<test set>/``, log, add to ``tally``."""
     started = time.time()
     preds = predict(model, ts.images, image_size=params.image_size, batch_size=params.batch_size,
-                    post=_postprocess_kwargs(params, model.shrink_ratio), workers=max(1, int(ctx.num_cpus)))
+                    options=_decode_options(params), workers=max(1, int(ctx.num_cpus)))
     ev = evaluate_predictions(ts.gts, preds, params)
     write_testset_report(folder / ts.name, ts, ev, params, f"{role} on {ts.name}")
     name = ts.name if role == "model" else f"{role}.{ts.name}"

@@ -21,7 +21,7 @@ Fusion turns them into one set of instances, each with how many sources agree on
    a loss weight.
 
 Polygons are (N, 2) float arrays of (x, y) in original-image pixels (pixel centres at integers, the
-``cv2.fillPoly`` convention of ``models.db_targets``).
+``cv2.fillPoly`` convention of ``models.detection.db_targets``).
 """
 from __future__ import annotations
 
@@ -32,7 +32,7 @@ import cv2
 import numpy as np
 import shapely
 
-from models.db_targets import fill_polygons
+from models.detection.db_targets import fill_polygons
 
 RASTER = 4.0  # raster cells per pixel for distance-field fusion (outline error <= 1/8 px)
 RASTER_MAX_SIDE = 512  # ... but at most this many cells along the cluster's longer side

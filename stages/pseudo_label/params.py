@@ -41,7 +41,7 @@ class TTAParams(_Section):
 
 
 class DetectParams(_Section):
-    """How each model's probability map becomes candidate polygons (``models.postprocess``).
+    """How each model's probability map becomes candidate polygons (``models.detection.db_postprocess``).
 
     box_thresh is deliberately low: weak candidates still vote; the weight rule decides what is kept.
     """

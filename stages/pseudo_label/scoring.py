@@ -18,7 +18,7 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from stages.evaluate.metrics import DetPoly, GtPoly, evaluate_icdar15
+from models.metrics import DetPoly, GtPoly, evaluate_icdar15
 from stages.pseudo_label.fusion import FusedInstance, fuse
 from stages.pseudo_label.stats import LabeledImage
 from stages.pseudo_label.weights import WeightRule, decide_instance
@@ -29,12 +29,11 @@ RECALL_GRID = [round(float(r), 2) for r in np.arange(0.05, 1.0001, 0.05)]
 
 def load_ground_truth(path: Path) -> dict[str, list[GtPoly]]:
     """Hidden annotations keyed like ``sources`` keys images: file name relative to the images folder."""
-    from stages.convert.writers.coco import read_coco
-    from stages.train.data import dataset_files
+    from stages.dataset.layout import detection_files, read_detection_set
 
-    ann, root = dataset_files(Path(path))
+    _, root = detection_files(path)
     gts = {}
-    for rec in read_coco(ann, root):
+    for rec in read_detection_set(path):
         key = Path(rec.image_path).relative_to(root).as_posix()
         gts[key] = [GtPoly(inst.polygon, inst.text, inst.ignore) for inst in rec.instances]
     return gts

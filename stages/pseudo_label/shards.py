@@ -74,12 +74,12 @@ def label_shard(task: ShardTask) -> ShardResult:
     """Run the shard (a top-level function: Ray pickles it by reference)."""
     import torch
 
-    from stages.evaluate.inference import load_model
+    from models.checkpoint import load_predictor
 
     torch.set_num_threads(task.torch_threads)
     device = torch.device("cuda" if task.device == "cuda" and torch.cuda.is_available() else "cpu")
     started = time.perf_counter()
-    models = [load_model(uri, device, task.tracking_uri) for uri in task.model_uris]
+    models = [load_predictor(uri, device, task.tracking_uri) for uri in task.model_uris]
     loaded = time.perf_counter()
     outcomes: list[ImageOutcome] = []
     batches = [task.entries[i:i + task.batch_size] for i in range(0, len(task.entries), task.batch_size)]

@@ -6,7 +6,7 @@ Accepted inputs (a stage input's folder or file):
   convert and augment write; the annotations themselves are never read as labels);
 - a **folder** with an ``images/`` subfolder, or any folder of image files (searched recursively);
   a folder holding no image but archives (a download stage run without extraction) has them unpacked;
-- an **archive** (zip, tar, tar.gz/bz2/xz): unpacked safely (``stages.download.extract``) into scratch;
+- an **archive** (zip, tar, tar.gz/bz2/xz): unpacked safely (``stages.dataset.archives``) into scratch;
 - a **manifest**: COCO ``.json``; Parquet with a ``file_name`` (or ``path`` / ``image_path``) column,
   relative to the ``images/`` folder beside it (convert's ``manifest.parquet``) or to its own folder;
   or a ``.txt`` list of paths, one a line.
@@ -21,10 +21,9 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from stages.convert.parsers.common import IMAGE_SUFFIXES
+from stages.dataset.images import IMAGE_SUFFIXES
+from stages.dataset.layout import ANNOTATIONS, IMAGES
 
-ANNOTATIONS = "annotations.json"
-IMAGES = "images"
 MANIFEST = "manifest.parquet"
 _PATH_COLUMNS = ("file_name", "path", "image_path")
 _LIST_SUFFIXES = (".txt", ".lst")
@@ -84,7 +83,7 @@ def _from_file(path: Path, scratch: Path) -> UnlabeledSet:
 
 
 def _archive_kind(path: Path) -> str | None:
-    from stages.download.extract import archive_kind
+    from stages.dataset.archives import archive_kind
 
     if path.suffix.lower() in (".json", ".parquet", *_LIST_SUFFIXES, *IMAGE_SUFFIXES):
         return None
@@ -93,7 +92,7 @@ def _archive_kind(path: Path) -> str | None:
 
 def _unpack(archives: list[Path], scratch: Path) -> UnlabeledSet:
     """Unpack each archive into ``scratch/<archive name>/`` and list the images found there."""
-    from stages.download.extract import extract_archive
+    from stages.dataset.archives import extract_archive
 
     scratch.mkdir(parents=True, exist_ok=True)
     for archive in archives:

@@ -32,9 +32,10 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.stage import StageContext, StageDef, StageResult, stage_tracking_uri
-from stages.convert.records import ImageRecord, TextInstance
-from stages.convert.writers.coco import write_coco
-from stages.download.tree import link_or_copy
+from stages.dataset.records import ImageRecord, TextInstance
+from stages.dataset.layout import images_folder, write_detection_set
+from stages.dataset.report_files import write_json
+from stages.dataset.tree import link_or_copy
 from stages.pseudo_label import scoring, stats
 from stages.pseudo_label.params import PseudoLabelParams
 from stages.pseudo_label.shards import ImageOutcome, ShardResult, ShardTask, label_shard
@@ -74,7 +75,7 @@ def run(params: PseudoLabelParams, inputs: dict[str, Path], out_dir: Path, ctx: 
         write_report(report, labeled, summary, params)
         if params.ground_truth is not None:
             metrics.update(score(params, inputs, labeled, outcomes, list(uris), report, ctx))
-        _write_json(report / "stats.json", {**summary, "timing": _timing(results, elapsed), "models": uris,
+        write_json(report / "stats.json", {**summary, "timing": _timing(results, elapsed), "models": uris,
                                             "views": [v.name for v in views], "input_kind": unlabeled.kind})
     finally:
         shutil.rmtree(out_dir / _SCRATCH, ignore_errors=True)  # unpacked archives: the set holds links to what it uses
@@ -159,8 +160,7 @@ def run_shards(tasks: list[ShardTask], params: PseudoLabelParams, ctx: StageCont
 
 def write_dataset(images: list[stats.LabeledImage], folder: Path, keep_empty: bool, counts: Counter) -> dict[str, int]:
     """Link the kept images into ``folder/images`` and write ``folder/annotations.json``."""
-    root = folder / "images"
-    root.mkdir(parents=True, exist_ok=True)
+    root = images_folder(folder)
     records = []
     for img in images:
         kept = img.kept
@@ -173,7 +173,7 @@ def write_dataset(images: list[stats.LabeledImage], folder: Path, keep_empty: bo
         instances = [TextInstance(polygon=[(float(x), float(y)) for x, y in inst.polygon], ignore=d.ignore,
                                   weight=round(float(d.weight), 4)) for inst, d in kept]  # fusion rounds to 0.01 px
         records.append(ImageRecord(target, img.width, img.height, instances, source=f"pseudo_label:{img.key}"))
-    return write_coco(records, folder / "annotations.json", root)
+    return write_detection_set(records, folder)
 
 
 def score(params: PseudoLabelParams, inputs: dict[str, Path], labeled: list[stats.LabeledImage],
@@ -191,7 +191,7 @@ def score(params: PseudoLabelParams, inputs: dict[str, Path], labeled: list[stat
     metrics.update(cmp)
     scoring.log_curves(ctx, curves)
     scoring.plot_curves(curves, report / "pr.png")
-    _write_json(report / "scores.json", {"metrics": metrics, "curves": {c.name: c.sweep for c in curves}})
+    write_json(report / "scores.json", {"metrics": metrics, "curves": {c.name: c.sweep for c in curves}})
     ctx.logger.info("pseudo_label: vs ground truth: P %.4f R %.4f; ensemble P %.4f at R %.4f, best single P %.4f there",
                     metrics["gt.precision"], metrics["gt.recall"], cmp["cmp.ensemble.precision"],
                     cmp["cmp.ensemble.recall"], cmp["cmp.best_single.precision_at_ensemble_recall"])
@@ -201,12 +201,6 @@ def score(params: PseudoLabelParams, inputs: dict[str, Path], labeled: list[stat
 def _timing(results: list[ShardResult], elapsed: float) -> dict[str, Any]:
     return {"wall_s": elapsed, "shards": [{"index": r.index, "images": len(r.images), "device": r.device,
                                            "load_s": r.load_s, "run_s": r.run_s} for r in results]}
-
-
-def _write_json(path: Path, data: Any) -> None:
-    from stages.evaluate.report import write_json
-
-    write_json(path, data)
 
 
 def _input(inputs: dict[str, Path], name: str, key: str) -> Path:

@@ -120,7 +120,7 @@ def weight_colour(weight: float) -> tuple[int, int, int]:
 
 def render(image: LabeledImage, out: Path) -> None:
     """Draw one image's pseudo-labels coloured by weight (see the module docstring); write a PNG."""
-    from stages.evaluate.report import read_for_render
+    from stages.dataset.report_files import read_for_render
 
     bgr, s = read_for_render(image.path)
     thick = max(1, round(max(bgr.shape[:2]) / 300))

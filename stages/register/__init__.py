@@ -1,4 +1,2 @@
-"""Register the pipeline's final detector in the MLflow model registry (aliases ``candidate`` / ``champion``)."""
-from stages.register.stage import STAGE, RegisterParams
-
-__all__ = ["STAGE", "RegisterParams"]
+"""The register stage: the pipeline's final model into the MLflow model registry (aliases ``candidate`` /
+``champion``). ``params.py`` its config, ``stage.py`` the stage."""

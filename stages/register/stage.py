@@ -36,26 +36,12 @@ import json
 from pathlib import Path
 from typing import Any
 
-from pydantic import Field
-
 from pipeline.artifacts import file_sha256
-from pipeline.stage import StageContext, StageDef, StageParams, StageResult
+from pipeline.stage import StageContext, StageDef, StageResult
+from stages.register.params import RegisterParams
 
 INPUTS = ("model", "eval")
 OUTPUT = "registration.json"
-
-
-class RegisterParams(StageParams):
-    """Params of the register stage."""
-
-    name: str = Field(pattern=r"^[A-Za-z0-9_.-]+$", description="registered model name, e.g. scenetext-det")
-    benchmark_metric: str | None = Field(None, description="evaluation metric deciding the champion, e.g. test.hmean "
-                                                           "(higher is better); null: never promote automatically")
-    candidate_alias: str = Field("candidate", description="alias every new version gets")
-    champion_alias: str = Field("champion", description="alias of the best version on benchmark_metric")
-    description: str = Field("", description="description of the new version")
-    tracking_uri: str | None = Field(None, description="MLflow store when run outside the engine (ignored under it)")
-    experiment: str = Field("register", description="experiment of the run created outside the engine")
 
 
 def run(params: RegisterParams, inputs: dict[str, Path], out_dir: Path, ctx: StageContext) -> StageResult:

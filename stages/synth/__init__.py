@@ -1,4 +1,5 @@
-"""Synthetic scene-text generator: words on procedural or user backgrounds, with true polygons."""
-from stages.synth.stage import STAGE, SynthParams
+"""The synth stage: synthetic scene text, words on procedural or user backgrounds, with true polygons.
 
-__all__ = ["STAGE", "SynthParams"]
+``params.py`` its config, ``stage.py`` the stage; ``layout`` / ``render`` / ``fonts`` / ``lexicon`` /
+``backgrounds`` / ``colour`` / ``folders`` the generator's parts.
+"""

@@ -13,7 +13,7 @@ import cv2
 import numpy as np
 from shapely.geometry import Polygon
 
-from stages.augment.geometry import apply_matrix, rotation_about, translation, warp_matrix
+from stages.dataset.transforms.geometry import apply_matrix, rotation_about, translation, warp_matrix
 from stages.synth.backgrounds import make_background
 from stages.synth.colour import background_levels, opposite_colour, pick_text_colour
 from stages.synth.fonts import load_font

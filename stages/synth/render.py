@@ -18,7 +18,7 @@ import cv2
 import numpy as np
 from PIL import Image, ImageDraw, ImageFont
 
-from stages.augment.geometry import densify
+from stages.dataset.transforms.geometry import densify
 
 INK_THRESHOLD = 0.125  # alpha above which a pixel counts as ink (for the polygon and the tests)
 _CHORD_TOLERANCE = 0.5  # px a polygon chord may stray from the bent edge it stands for

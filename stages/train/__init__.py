@@ -1,5 +1,6 @@
-"""Detector training on Ray Train: mixed-dataset sampling, online augmentation, DDP, checkpoints and resume."""
-from stages.train.params import DatasetRef, TrainParams
-from stages.train.stage import STAGE
+"""The train stage: model training on Ray Train (pretrain / mixtrain / finetune are entries of it):
+mixed-dataset sampling, online augmentation, DDP, checkpoints and resume.
 
-__all__ = ["STAGE", "DatasetRef", "TrainParams"]
+``params.py`` its config, ``stage.py`` the stage; ``loop`` the per-worker training function, ``data`` /
+``sampler`` the data pipeline, ``schedule`` the learning rate, ``validate`` validation during training.
+"""

@@ -1,4 +1,4 @@
-"""The training data pipeline: COCO detection sets -> online augmentation -> DBNet target maps.
+"""The training data pipeline: COCO detection sets -> online augmentation -> the architecture's target maps.
 
 All the per-image work (decode, augmentation chain, fit into the square crop, ``make_targets``) runs in
 DataLoader worker processes; the training process only receives ready uint8 images and float32 maps.
@@ -10,24 +10,17 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any, Callable, Sequence
 
 import cv2
 import numpy as np
 
-from models.db_targets import make_targets
-from stages.augment.base import drop_empty
-from stages.augment.geometric import Resize
-from stages.augment.transforms import build_chain
-from stages.convert.writers.coco import read_coco
-from stages.dataset import images
+from stages.dataset.images import read_rgb
+from stages.dataset.layout import read_detection_set
+from stages.dataset.transforms.base import drop_empty
+from stages.dataset.transforms.chain import build_chain
+from stages.dataset.transforms.spatial import Resize
 from stages.train.sampler import SampleRef
-
-ANNOTATIONS = "annotations.json"
-IMAGES = "images"
-TARGET_KEYS = ("gt", "mask", "thresh_map", "thresh_mask")
-MEAN = np.array([0.485, 0.456, 0.406], np.float32) * 255.0  # ImageNet statistics, on 0..255 pixels
-STD = np.array([0.229, 0.224, 0.225], np.float32) * 255.0
 
 
 @dataclass
@@ -38,18 +31,6 @@ class Sample:
     polygons: list[np.ndarray]
     ignore: list[bool]
     weights: list[float]
-
-
-def dataset_files(path: Path) -> tuple[Path, Path]:
-    """(annotations.json, images folder) of a dataset given as its folder or as its annotations file."""
-    path = Path(path)
-    ann = path / ANNOTATIONS if path.is_dir() else path
-    if not ann.is_file():
-        raise FileNotFoundError(f"dataset {path}: no {ANNOTATIONS} (give a folder holding it and {IMAGES}/, or the file)")
-    images = ann.parent / IMAGES
-    if not images.is_dir():
-        raise FileNotFoundError(f"dataset {path}: no {IMAGES}/ folder beside {ann.name}")
-    return ann, images
 
 
 class PackedSamples:
@@ -85,9 +66,8 @@ class PackedSamples:
 def read_samples(path: Path) -> PackedSamples:
     """Every image of a COCO detection set, with its instances; ``iscrowd`` marks don't care and the
     COCO ``weight`` (default 1) is each instance's loss weight."""
-    ann, images = dataset_files(path)
     paths, counts, sizes, coords, ignore, weights = [], [], [], [], [], []
-    for rec in read_coco(ann, images):
+    for rec in read_detection_set(path):
         paths.append(str(rec.image_path))
         counts.append(len(rec.instances))
         for inst in rec.instances:
@@ -96,31 +76,25 @@ def read_samples(path: Path) -> PackedSamples:
             ignore.append(bool(inst.ignore))
             weights.append(float(inst.weight))
     if not paths:
-        raise ValueError(f"dataset {path}: {ann} lists no images")
+        raise ValueError(f"dataset {path}: its annotations.json lists no images")
     return PackedSamples(paths, counts, sizes, coords, ignore, weights)
-
-
-def read_rgb(path: Path) -> np.ndarray:
-    """An image file as (H, W, 3) uint8 RGB, in the stored pixel frame its polygons are drawn in
-    (``stages.dataset.images``: EXIF orientation ignored)."""
-    return images.read_rgb(path)
 
 
 class MixedDataset:
     """Map-style dataset indexed by ``SampleRef``: augmented square crops with their target maps.
 
     datasets: the samples of each training set (``read_samples``); chain: augmentation spec (list of
-    transform dicts); image_size: crop side; targets: ``make_targets`` keyword arguments (the model
-    config's ``targets`` section); seed: base of every item's random generator.
+    transform dicts); image_size: crop side; targets: the architecture's target maker
+    (``models.build.target_maker``); seed: base of every item's random generator.
     """
 
     def __init__(self, datasets: Sequence[PackedSamples], chain: list[dict[str, Any]], image_size: int,
-                 targets: dict[str, float], seed: int = 0):
+                 targets: Callable[..., dict[str, np.ndarray]], seed: int = 0):
         self.datasets = list(datasets)
         self.chain = build_chain(chain)
         self.fit = Resize((image_size, image_size), keep_ratio=True, fill=0)
         self.image_size = image_size
-        self.targets = dict(targets)
+        self.targets = targets
         self.seed = seed
 
     def sizes(self) -> list[int]:
@@ -133,13 +107,13 @@ class MixedDataset:
         return self.make_item(read_rgb(sample.image_path), sample, rng) | {"dataset": ref.dataset}
 
     def make_item(self, image: np.ndarray, sample: Sample, rng: np.random.Generator) -> dict[str, Any]:
-        """Augment one decoded image and build its targets: ``image`` (S, S, 3) uint8 and the four
-        (S, S) float32 maps of ``models.db_targets.make_targets``."""
+        """Augment one decoded image and build its targets: ``image`` (S, S, 3) uint8 and the
+        architecture's (S, S) float32 target maps."""
         image, polys, ignore = self.chain(image, sample.polygons, sample.ignore, rng)
         polys, ignore, weights = drop_empty(polys, ignore, sample.weights)
         image, polys, ignore = self.fit(image, polys, ignore, rng)
         size = self.image_size
-        maps = make_targets(size, size, polys, ignore, weights, **self.targets)
+        maps = self.targets(size, size, polys, ignore, weights)
         return {"image": np.ascontiguousarray(image), **maps}
 
 
@@ -147,19 +121,9 @@ def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
     """Stack items into tensors: ``image`` (B, S, S, 3) uint8, maps (B, S, S) float32, ``dataset`` (B,)."""
     import torch
 
-    out = {key: torch.from_numpy(np.stack([it[key] for it in items])) for key in ("image", *TARGET_KEYS)}
+    out = {key: torch.from_numpy(np.stack([it[key] for it in items])) for key in items[0] if key != "dataset"}
     out["dataset"] = torch.tensor([it["dataset"] for it in items], dtype=torch.long)
     return out
-
-
-def normalise(images: "torch.Tensor") -> "torch.Tensor":
-    """(B, H, W, 3) uint8 -> (B, 3, H, W) float32, ImageNet-normalised, on the images' device."""
-    import torch
-
-    mean = torch.as_tensor(MEAN, device=images.device).view(1, 3, 1, 1)
-    std = torch.as_tensor(STD, device=images.device).view(1, 3, 1, 1)
-    # contiguous NCHW: with torch 2.13 on CPU, a channels-last (permuted) input makes conv backward segfault.
-    return ((images.permute(0, 3, 1, 2).float() - mean) / std).contiguous()
 
 
 def worker_init(_: int) -> None:

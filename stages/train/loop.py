@@ -18,7 +18,7 @@ from typing import Any
 
 from models.checkpoint import CHECKPOINT_FILE, load_checkpoint, restore_rng_state, save_checkpoint
 from pipeline.progress import emit_progress
-from stages.train.data import TARGET_KEYS, MixedDataset, make_loader, normalise, read_samples
+from stages.train.data import MixedDataset, make_loader, read_samples
 from stages.train.params import TrainParams
 from stages.train.sampler import MixedBatchSampler
 from stages.train.schedule import build_scheduler
@@ -81,6 +81,8 @@ def train_loop(config: dict[str, Any]) -> None:
     import ray.train.torch
     import torch
 
+    from models.build import target_maker
+
     cfg: LoopConfig = config["loop"]
     p = TrainParams.model_validate(cfg.params)
     torch.set_num_threads(p.torch_threads or max(1, int(p.cpus_per_worker)))
@@ -90,7 +92,7 @@ def train_loop(config: dict[str, Any]) -> None:
     torch.manual_seed(p.seed + rank)
     run = setup(cfg, p, device)
     dataset = MixedDataset([read_samples(Path(d)) for d in cfg.datasets], p.augment, p.image_size,
-                           dict(cfg.model_config["targets"]), p.seed)
+                           target_maker(cfg.model_config), p.seed)
     sampler = MixedBatchSampler(dataset.sizes(), p.ratios(), p.batch_size, p.steps, p.seed, rank, world, run.start)
     val_images = _load_validation(cfg, p) if rank == 0 else None
     logger = cfg.tracking if rank == 0 else None
@@ -110,7 +112,7 @@ def train_loop(config: dict[str, Any]) -> None:
                 emit_progress(cfg.stage_name, done, p.steps, "step", loss=metrics.get("loss_total", float("nan")),
                               img_per_s=metrics.get("images_per_s", float("nan")))
         paused = time.perf_counter()
-        metrics.update(_maybe_validate(p, done, run.model, val_images, device, logger))
+        metrics.update(_maybe_validate(p, done, run.model, cfg.model_config, val_images, device, logger))
         if done % p.checkpoint_every == 0 or done == p.steps:
             report(done, {**metrics, "step": done}, run, cfg, rank)
         meter.started += time.perf_counter() - paused  # throughput counts training time only
@@ -122,9 +124,9 @@ def setup(cfg: LoopConfig, p: TrainParams, device: Any) -> Run:
     import ray.train
     import ray.train.torch
 
-    from models.build import build_detector, build_loss
+    from models.build import build_loss, build_model
 
-    model = build_detector(cfg.model_config, init_weights=cfg.init_checkpoint is None)
+    model = build_model(cfg.model_config, init_weights=cfg.init_checkpoint is None)
     if cfg.init_checkpoint:
         model.load_state_dict(load_checkpoint(cfg.init_checkpoint)["state_dict"], strict=True)
     model.to(device)
@@ -152,11 +154,13 @@ def train_step(model: Any, loss_fn: Any, optimizer: Any, scheduler: Any, batch: 
     """One optimisation step; returns the loss components (and the gradient norm when clipping)."""
     import torch
 
+    from models.detection.predictor import normalise
+
     images = normalise(batch["image"].to(device, non_blocking=True))  # (B, 3, S, S)
-    targets = {k: batch[k].to(device, non_blocking=True) for k in TARGET_KEYS}  # each (B, S, S)
+    targets = {k: v.to(device, non_blocking=True) for k, v in batch.items() if k not in ("image", "dataset")}
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
         preds = model(images)
-    losses = loss_fn(preds, targets)  # computed in float32 (see models.db_loss)
+    losses = loss_fn(preds, targets)  # computed in float32 (see models.detection.db_loss)
     optimizer.zero_grad(set_to_none=True)
     losses["total"].backward()
     out = {f"loss_{k}": float(v.detach()) for k, v in losses.items()}
@@ -199,16 +203,18 @@ def _load_validation(cfg: LoopConfig, p: TrainParams) -> Any:
         return None
     from stages.train.validate import load_validation
 
-    return load_validation(Path(cfg.validation), p.val_size, p.val_max_images)
+    return load_validation(Path(cfg.validation), p.val_max_images)
 
 
-def _maybe_validate(p: TrainParams, done: int, model: Any, images: Any, device: Any, logger: Any) -> dict[str, float]:
+def _maybe_validate(p: TrainParams, done: int, model: Any, model_config: dict[str, Any], images: Any, device: Any,
+                    logger: Any) -> dict[str, float]:
     """Validate on rank 0 every ``val_every`` steps and at the end; logs ``val/*`` and returns them."""
     if images is None or not (done == p.steps or (p.val_every and done % p.val_every == 0)):
         return {}
     from stages.train.validate import evaluate
 
-    scores = evaluate(model, images, device, p.postprocess.model_dump(), p.val_protocol)  # bare model: no DDP collective
+    scores = evaluate(model, model_config, images, device, p.val_size, p.postprocess.model_dump(),
+                      p.val_protocol)  # bare model: no DDP collective
     metrics = {f"val_{k}": v for k, v in scores.items()}
     if logger is not None:
         logger.log_metrics({f"val/{k}": v for k, v in scores.items()}, step=done)

@@ -46,7 +46,7 @@ class DatasetRef(BaseModel):
 
 
 class PostprocessParams(BaseModel):
-    """How validation turns probability maps into polygons (see ``models.db_postprocess``)."""
+    """How validation turns probability maps into polygons (see ``models.detection.db_postprocess``)."""
 
     model_config = ConfigDict(extra="forbid")
 
@@ -60,7 +60,7 @@ class PostprocessParams(BaseModel):
 class TrainParams(StageParams):
     """Params of one training stage.
 
-    model: detector config (``models.build_detector``); None = the init checkpoint's config, or the tiny
+    model: detector config (``models.build_model``); None = the init checkpoint's config, or the tiny
         DBNet when there is no init.
     init: an input name holding an upstream ``model`` output, or a checkpoint URI (path, file://,
         runs:/, models:/); its weights start this stage (optimizer and step start fresh).
@@ -128,14 +128,14 @@ class TrainParams(StageParams):
     def _valid_model(cls, value: dict[str, Any] | None) -> dict[str, Any] | None:
         if value is None:
             return None
-        from models.build import detector_config
+        from models.build import validate_config
 
-        return detector_config(value).model_dump()
+        return validate_config(value).model_dump()
 
     @field_validator("augment")
     @classmethod
     def _valid_chain(cls, value: list[dict[str, Any]]) -> list[dict[str, Any]]:
-        from stages.augment.transforms import build_chain
+        from stages.dataset.transforms.chain import build_chain
 
         build_chain(value)  # raises naming the bad item
         return value

@@ -134,14 +134,14 @@ def resolve_init(init: str | None, inputs: dict[str, Path], tracking_uri: str | 
 
 def model_config(params: TrainParams, init: Path | None) -> dict[str, Any]:
     """The detector config: ``params.model``, else the init checkpoint's, else the tiny DBNet."""
-    from models.build import detector_config, tiny_config
+    from models.build import validate_config, tiny_config
     from models.checkpoint import load_checkpoint
 
     if params.model is not None:
         return params.model
     if init is not None:
         return load_checkpoint(init)["model_config"]
-    return detector_config(tiny_config("dbnet")).model_dump()
+    return validate_config(tiny_config("dbnet")).model_dump()
 
 
 def storage_path(configured: str | None) -> Path:

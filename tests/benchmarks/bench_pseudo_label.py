@@ -45,7 +45,7 @@ def make_inputs(tmp: Path, images: int, models: list[str] | None) -> dict[str, P
     for name, seed in (("a", 0), ("b", 1)):
         torch.manual_seed(seed)
         cfg = zoo.tiny_config("dbnet")
-        zoo.save_checkpoint(tmp / name, cfg, zoo.build_detector(cfg))
+        zoo.save_checkpoint(tmp / name, cfg, zoo.build_model(cfg))
         inputs[name] = tmp / name
     return inputs
 
@@ -53,7 +53,8 @@ def make_inputs(tmp: Path, images: int, models: list[str] | None) -> dict[str, P
 def run_layout(inputs: dict[str, Path], tmp: Path, shards: int, threads: int) -> dict[str, float]:
     """One stage run on Ray; returns images/s, wall time and the slowest shard's run time."""
     from pipeline.context import RayStageContext
-    from stages.pseudo_label import STAGE, PseudoLabelParams
+    from stages.pseudo_label.params import PseudoLabelParams
+    from stages.pseudo_label.stage import STAGE
 
     params = PseudoLabelParams(models=["a", "b"], image_size=256, batch_size=16, shards=shards, torch_threads=threads,
                                cpus_per_shard=threads if shards == 1 else 1, tta={"flip": True},

@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from stages.augment.stage import AugmentShard, SourceImage, augment_shard  # noqa: E402
-from stages.augment.transforms import build_chain  # noqa: E402
+from stages.dataset.transforms.chain import build_chain  # noqa: E402
 from stages.augment.variants import BUILTIN_VARIANTS  # noqa: E402
-from stages.convert.records import ImageRecord  # noqa: E402
+from stages.dataset.records import ImageRecord  # noqa: E402
 from stages.synth.layout import render_image  # noqa: E402
 from stages.synth.stage import SynthParams, SynthShard, image_rng, render_config, render_shard  # noqa: E402
 
@@ -89,7 +89,7 @@ def bench_stage(size: tuple[int, int]) -> dict:
     import ray
 
     from pipeline.context import RayStageContext
-    from stages.synth import STAGE
+    from stages.synth.stage import STAGE
 
     ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR",
              runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})

@@ -64,7 +64,7 @@ def setup(data: Path, setting: Setting):
     """Model (on the setting's device), loss, optimizer, scheduler and the dataset over ``data/train``."""
     import torch
 
-    from models.build import build_detector, build_loss, detector_config, tiny_config
+    from models.build import build_model, build_loss, validate_config, tiny_config
     from stages.train.data import MixedDataset, read_samples
     from stages.train.loop import make_optimizer
     from stages.train.params import TrainParams
@@ -72,9 +72,9 @@ def setup(data: Path, setting: Setting):
 
     torch.set_num_threads(setting.threads)
     torch.manual_seed(0)
-    cfg = detector_config({**tiny_config(), "backbone": {"name": setting.backbone, "init": None}}).model_dump()
+    cfg = validate_config({**tiny_config(), "backbone": {"name": setting.backbone, "init": None}}).model_dump()
     params = TrainParams(datasets=[{"input": "train", "ratio": 1}], steps=10_000, lr=1e-3)
-    model, loss = build_detector(cfg).to(setting.device), build_loss(cfg)
+    model, loss = build_model(cfg).to(setting.device), build_loss(cfg)
     optimizer = make_optimizer(params, model)
     scheduler = build_scheduler(optimizer, "poly", params.steps)
     dataset = MixedDataset([read_samples(data / "train")], params.augment, setting.size, cfg["targets"], 0)

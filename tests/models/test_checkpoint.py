@@ -13,7 +13,7 @@ CFG = models.tiny_config()
 
 def train_a_little(steps: int = 3):
     torch.manual_seed(0)
-    model = models.build_detector(CFG)
+    model = models.build_model(CFG)
     loss_fn = models.build_loss(CFG)
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
     sched = torch.optim.lr_scheduler.StepLR(opt, step_size=2, gamma=0.5)
@@ -57,7 +57,7 @@ def test_resume_restores_step_optimizer_scheduler_and_rng(trained, tmp_path):
     assert ckpt["step"] == 3 and ckpt["extra"] == {"epoch": 1}
     assert ckpt["model_config"]["backbone"]["name"] == "tiny"
 
-    fresh = models.build_detector(ckpt["model_config"])
+    fresh = models.build_model(ckpt["model_config"])
     fresh.load_state_dict(ckpt["state_dict"])
     opt2 = torch.optim.Adam(fresh.parameters(), lr=1e-3)
     sched2 = torch.optim.lr_scheduler.StepLR(opt2, step_size=2, gamma=0.5)

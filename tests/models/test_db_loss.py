@@ -4,8 +4,8 @@ import pytest
 import torch
 
 import models
-from models.db_loss import DBLoss
-from models.db_targets import make_targets
+from models.detection.db_loss import DBLoss
+from models.detection.db_targets import make_targets
 from tests.models.synthetic import normalise, rect, rectangles_image
 
 H = W = 64
@@ -96,7 +96,7 @@ def test_loss_decreases_when_training_a_tiny_dbnet():
     x = torch.from_numpy(np.stack(images))  # (4, 3, 64, 64)
     targets = {k: torch.from_numpy(np.stack([t[k] for t in batch_targets])) for k in batch_targets[0]}
     cfg = models.tiny_config()
-    model, loss_fn = models.build_detector(cfg), models.build_loss(cfg)
+    model, loss_fn = models.build_model(cfg), models.build_loss(cfg)
     opt = torch.optim.Adam(model.parameters(), lr=3e-3)
     losses = []
     for _ in range(40):

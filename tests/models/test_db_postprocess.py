@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from shapely.geometry import Polygon
 
-from models.db_postprocess import inverse_shrink_distance, order_quad, postprocess
-from models.db_targets import make_targets
+from models.detection.db_postprocess import inverse_shrink_distance, order_quad, postprocess
+from models.detection.db_targets import make_targets
 from tests.models.synthetic import curved_band, rect
 
 QUADS = [
@@ -104,5 +104,5 @@ def test_order_quad_is_clockwise_from_top_left():
 
 def test_targets_and_postprocess_import_without_torch():
     root = Path(__file__).resolve().parents[2]
-    code = "import sys, models.db_postprocess, models.db_targets, models; models.postprocess; assert 'torch' not in sys.modules"
+    code = "import sys, models.detection.db_postprocess, models.detection.db_targets, models.tasks; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], cwd=root, check=True)

@@ -2,7 +2,7 @@
 import numpy as np
 import pytest
 
-from models.db_targets import make_targets, offset_polygon, polygon_area_perimeter
+from models.detection.db_targets import make_targets, offset_polygon, polygon_area_perimeter
 from tests.models.synthetic import rect
 
 

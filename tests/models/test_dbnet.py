@@ -4,11 +4,13 @@ import pytest
 import torch
 
 import models
+from models import resnet
+from models.backbones import BACKBONE_NAMES
 
 
 @pytest.mark.parametrize("hw", [(64, 64), (96, 128), (70, 90)])
 def test_tiny_dbnet_outputs_full_resolution_maps(hw):
-    model = models.build_detector(models.tiny_config()).eval()
+    model = models.build_model(models.tiny_config()).eval()
     with torch.no_grad():
         out = model(torch.randn(2, 3, *hw))
     assert set(out) == {"prob", "thresh", "binary"}
@@ -19,12 +21,12 @@ def test_tiny_dbnet_outputs_full_resolution_maps(hw):
 
 
 def test_tiny_detector_is_cpu_sized():
-    model = models.build_detector(models.tiny_config())
+    model = models.build_model(models.tiny_config())
     assert sum(p.numel() for p in model.parameters()) < 150_000
 
 
 def test_resnet18_dbnet_builds_with_its_neck():
-    model = models.build_detector({"arch": "dbnet", "backbone": {"name": "resnet18"}, "head": {"k": 30}}).eval()
+    model = models.build_model({"arch": "dbnet", "backbone": {"name": "resnet18"}, "head": {"k": 30}}).eval()
     assert model.neck.out_channels == 256 and model.head.k == 30
     with torch.no_grad():
         out = model(torch.randn(1, 3, 64, 64))
@@ -32,17 +34,17 @@ def test_resnet18_dbnet_builds_with_its_neck():
 
 
 def test_registries_and_unknown_names():
-    assert set(models.BACKBONES) == {"tiny", "resnet18", "resnet50"}
-    assert set(models.DETECTORS) == {"dbnet"}
+    assert set(BACKBONE_NAMES) == {"tiny", "resnet18", "resnet50"}
+    assert set(models.get_task("detection").architectures) == {"dbnet"}
     with pytest.raises(ValueError, match="unknown backbone 'resnet34'; valid: resnet18, resnet50, tiny"):
-        models.build_detector({"arch": "dbnet", "backbone": {"name": "resnet34"}})
-    with pytest.raises(ValueError, match="unknown detector arch 'psenet'; valid: dbnet"):
-        models.build_detector({"arch": "psenet"})
+        models.build_model({"arch": "dbnet", "backbone": {"name": "resnet34"}})
+    with pytest.raises(ValueError, match="unknown model arch 'psenet'; valid: dbnet"):
+        models.build_model({"arch": "psenet"})
 
 
 def test_unknown_config_keys_are_errors_naming_the_key():
     with pytest.raises(pydantic.ValidationError, match=r"neck\.chanels"):
-        models.build_detector({"arch": "dbnet", "neck": {"chanels": 64}})
+        models.build_model({"arch": "dbnet", "neck": {"chanels": 64}})
 
 
 def test_loss_config_reaches_the_loss():
@@ -51,9 +53,9 @@ def test_loss_config_reaches_the_loss():
 
 
 def test_backbone_init_is_loaded_at_build_time(tmp_path):
-    source = models.BACKBONES["tiny"]()
+    source = resnet.tiny()
     torch.save(source.state_dict(), tmp_path / "tiny.pth")
     cfg = {"arch": "dbnet", "backbone": {"name": "tiny", "init": str(tmp_path / "tiny.pth")}}
-    assert torch.equal(models.build_detector(cfg).backbone.conv1.weight, source.conv1.weight)
-    skipped = models.build_detector(cfg, init_weights=False)
+    assert torch.equal(models.build_model(cfg).backbone.conv1.weight, source.conv1.weight)
+    skipped = models.build_model(cfg, init_weights=False)
     assert not torch.equal(skipped.backbone.conv1.weight, source.conv1.weight)

@@ -20,7 +20,7 @@ from pipeline.infer import Progress
 from pipeline.stage import LocalContext
 from stages.evaluate.formats import load_predictions
 from stages.evaluate.inference import load_testset
-from stages.evaluate.metrics import evaluate_icdar15
+from models.metrics import evaluate_icdar15
 from stages.evaluate.stage import EvaluateParams, run as evaluate_run
 from tests.pipeline.test_registry import server_store, sqlite_store, store  # noqa: F401  (both stores)
 from tests.stages.evaluate.evalsets import make_testset
@@ -46,7 +46,7 @@ def trained(tmp_path_factory):
     import torch
 
     import models
-    from models.build import detector_config
+    from models.build import validate_config
     from stages.train.data import TARGET_KEYS, MixedDataset, collate, normalise, read_samples
     from stages.train.sampler import SampleRef
 
@@ -55,8 +55,8 @@ def trained(tmp_path_factory):
     previous = torch.get_num_threads()
     torch.set_num_threads(1)  # see one_torch_thread (this fixture is set up before it)
     torch.manual_seed(0)
-    cfg = detector_config(models.tiny_config("dbnet")).model_dump()
-    model, loss_fn = models.build_detector(cfg), models.build_loss(cfg)
+    cfg = validate_config(models.tiny_config("dbnet")).model_dump()
+    model, loss_fn = models.build_model(cfg), models.build_loss(cfg)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
     dataset = MixedDataset([read_samples(testset)], [], SIZE, cfg["targets"], 0)
     batch = collate([dataset[SampleRef(0, i, i)] for i in range(3)])  # images (3, 128, 128, 3), maps (3, 128, 128)

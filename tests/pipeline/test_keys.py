@@ -67,9 +67,9 @@ def store(tmp_path_factory) -> str:
 
 # --- code ----------------------------------------------------------------------------------------
 @pytest.mark.parametrize("edited, expected", [
-    ("models/dbnet.py", {"train", "evaluate"}),  # imported inside functions of the train stage
+    ("models/detection/dbnet.py", {"train", "evaluate"}),  # imported inside functions of the train stage
     ("stages/synth/fonts.py", {"synth", "train", "evaluate"}),  # synth's code; train and evaluate downstream
-    ("stages/evaluate/metrics/icdar15.py", {"train", "evaluate"}),  # train validates with evaluate's metrics
+    ("models/metrics/icdar15.py", {"train", "evaluate"}),  # train validates with evaluate's metrics
 ])
 def test_editing_an_imported_module_changes_that_stage_and_its_descendants_only(tmp_path, edited, expected):
     config = validate_config({"name": "code", "stages": CODE_STAGES}, "test", STAGES)

@@ -24,7 +24,7 @@ from stages.convert.parsers import mjsynth
 from stages.convert.parsers import iiit5k
 from stages.convert.parsers import svt
 from stages.convert.parsers import textlist
-from stages.convert.parsers import lmdb_reader
+from stages.dataset import lmdb_reader
 from stages.convert.parsers import mmocr
 from stages.convert.parsers import paddleocr
 from stages.convert.parsers.common import ParserFn

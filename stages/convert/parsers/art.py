@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from stages.convert.parsers.common import BadItem, ImageIndex, UnreadableFile, decode_text, point_list
-from stages.convert.records import ImageRecord, ParseError, Skipped, TextInstance
+from stages.dataset.records import ImageRecord, ParseError, Skipped, TextInstance
 
 IGNORE_TEXT = "###"
 

@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Callable, Iterator
 
 from stages.convert.parsers.common import BadItem, flat_point_list, locate_image
-from stages.convert.records import ImageRecord, ParseError, Skipped, TextInstance
+from stages.dataset.records import ImageRecord, ParseError, Skipped, TextInstance
 
 SPLITS = ("train", "val")
 

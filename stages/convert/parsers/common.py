@@ -20,7 +20,7 @@ import zlib
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable, Iterator, Sequence
 
-from stages.convert.records import CropRecord, ImageRecord, ParseError, Skipped, TextInstance
+from stages.dataset.records import CropRecord, ImageRecord, ParseError, Skipped, TextInstance
 from stages.dataset.names import UNSAFE_PATH, SafeJoiner, UnsafePath, is_inside
 
 Point = tuple[float, float]
@@ -28,7 +28,7 @@ ParserFn = Callable[[Path, Path], Iterator[ImageRecord | CropRecord | Skipped]]
 # One per-image annotation file (name, raw bytes) -> its instances and the items it could not read.
 FileParser = Callable[[str, bytes], Iterable[TextInstance | Skipped]]
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".gif", ".bmp", ".tif", ".tiff", ".webp")
+from stages.dataset.images import IMAGE_SUFFIXES  # noqa: F401 (parsers import it from here)
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _DIGITS = re.compile(r"(\d+)")
 

@@ -31,7 +31,7 @@ from stages.convert.parsers.common import (
     parse_per_image_files,
     to_polygon,
 )
-from stages.convert.records import ImageRecord, Skipped, TextInstance
+from stages.dataset.records import ImageRecord, Skipped, TextInstance
 
 IGNORE_TEXT = "###"
 TEXT_PREFIX = "####"

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Iterator
 
 from stages.convert.parsers.common import BadItem, line_file_parser, parse_number, parse_per_image_files
-from stages.convert.records import ImageRecord, Skipped, TextInstance
+from stages.dataset.records import ImageRecord, Skipped, TextInstance
 
 _ESCAPE = re.compile(r'\\(["\\])')
 

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Iterator
 
 from stages.convert.parsers.common import line_file_parser, parse_per_image_files, split_numbers, to_polygon
-from stages.convert.records import ImageRecord, Skipped, TextInstance
+from stages.dataset.records import ImageRecord, Skipped, TextInstance
 
 IGNORE_TEXT = "###"
 

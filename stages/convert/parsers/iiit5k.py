@@ -20,7 +20,7 @@ import numpy as np
 from stages.convert.parsers.common import join_name
 from stages.convert.parsers.synthtext import load_mat, strings
 from stages.convert.parsers.textlist import crop
-from stages.convert.records import CropRecord, ParseError, Skipped
+from stages.dataset.records import CropRecord, ParseError, Skipped
 from stages.dataset.names import SafeJoiner
 
 LABEL_FIELDS = ("GroundTruth", "chars")  # *data.mat, *CharBound.mat

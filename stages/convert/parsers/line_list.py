@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from stages.convert.records import CropRecord, ParseError, Skipped
+from stages.dataset.records import CropRecord, ParseError, Skipped
 from stages.dataset.names import UNSAFE_PATH, SafeJoiner, UnsafePath
 
 

@@ -21,7 +21,7 @@ from typing import Iterator
 
 from stages.convert.parsers.art import load_labels_json, parse_labels_json
 from stages.convert.parsers.common import ImageIndex
-from stages.convert.records import ImageRecord, Skipped
+from stages.dataset.records import ImageRecord, Skipped
 
 
 def parse(annotations: Path, images: Path) -> Iterator[ImageRecord | Skipped]:

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterator
 
 from stages.convert.parsers.line_list import LineFormat, parse_line_list
-from stages.convert.records import CropRecord, Skipped
+from stages.dataset.records import CropRecord, Skipped
 
 
 def parse(annotations: Path, images: Path) -> Iterator[CropRecord | Skipped]:

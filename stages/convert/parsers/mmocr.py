@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from stages.convert.parsers.common import BadItem, flat_point_list, listed_image
-from stages.convert.records import CropRecord, ImageRecord, ParseError, Skipped, TextInstance
+from stages.dataset.records import CropRecord, ImageRecord, ParseError, Skipped, TextInstance
 
 
 def parse_textdet(annotations: Path, images: Path) -> Iterator[ImageRecord | Skipped]:

@@ -27,7 +27,7 @@ from typing import Any, Iterator
 
 from stages.convert.parsers.common import BadItem, listed_image, point_list
 from stages.convert.parsers.line_list import LineFormat, parse_line_list
-from stages.convert.records import CropRecord, ImageRecord, ParseError, Skipped, TextInstance
+from stages.dataset.records import CropRecord, ImageRecord, ParseError, Skipped, TextInstance
 
 IGNORE_TEXTS = ("###", "*")
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Iterator
 
 from stages.convert.parsers.common import BadItem, line_file_parser, parse_per_image_files, split_numbers
-from stages.convert.records import ImageRecord, Skipped, TextInstance
+from stages.dataset.records import ImageRecord, Skipped, TextInstance
 
 NUM_NUMBERS = 9  # 8 coordinates and the difficult flag, then the transcription
 

@@ -25,7 +25,7 @@ from stages.convert.parsers.common import (
     flat_point_list,
     parse_per_image_files,
 )
-from stages.convert.records import ImageRecord, Skipped, TextInstance
+from stages.dataset.records import ImageRecord, Skipped, TextInstance
 
 IGNORE_TEXT = "###"
 

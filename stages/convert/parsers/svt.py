@@ -27,7 +27,7 @@ from typing import Iterator
 from xml.parsers import expat
 
 from stages.convert.parsers.common import locate_image
-from stages.convert.records import ImageRecord, ParseError, Skipped, TextInstance
+from stages.dataset.records import ImageRecord, ParseError, Skipped, TextInstance
 
 
 @dataclass

@@ -24,7 +24,7 @@ import numpy as np
 import scipy.io
 
 from stages.convert.parsers.common import locate_image
-from stages.convert.records import ImageRecord, ParseError, Skipped, TextInstance
+from stages.dataset.records import ImageRecord, ParseError, Skipped, TextInstance
 
 KEYS = ("imnames", "wordBB", "charBB", "txt")
 

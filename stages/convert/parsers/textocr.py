@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from stages.convert.parsers.cocotext import group_anns, image_record, load_json, polygon_or_bbox
-from stages.convert.records import ImageRecord, Skipped, TextInstance
+from stages.dataset.records import ImageRecord, Skipped, TextInstance
 
 ILLEGIBLE = "."
 

@@ -31,7 +31,7 @@ from stages.convert.parsers.common import (
     parse_per_image_files,
     text_lines,
 )
-from stages.convert.records import ImageRecord, Skipped, TextInstance
+from stages.dataset.records import ImageRecord, Skipped, TextInstance
 
 IGNORE_TEXT = "#"
 MAT_KEYS = ("polygt", "gt")

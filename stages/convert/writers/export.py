@@ -16,14 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable, Iterator
 
-from stages.convert.parsers import lmdb_reader
-from stages.convert.records import CropRecord, ImageRecord
+from stages.dataset import lmdb_reader
+from stages.dataset.records import CropRecord, ImageRecord
 from stages.convert.writers import mmocr, paddleocr
-from stages.convert.writers.coco import read_coco
-from stages.download.tree import link_or_copy
+from stages.dataset.coco import read_coco
+from stages.dataset.layout import ANNOTATIONS, IMAGES
+from stages.dataset.tree import link_or_copy
 
-ANNOTATIONS = "annotations.json"
-IMAGES = "images"
 CROPS = "crops.lmdb"
 # Encoded-image signatures -> file extension (MMOCR and PaddleOCR decode by content; the name is for people).
 _SIGNATURES = ((b"\xff\xd8\xff", "jpg"), (b"\x89PNG", "png"), (b"BM", "bmp"), (b"GIF8", "gif"),

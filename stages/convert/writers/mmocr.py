@@ -13,7 +13,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterable
 
-from stages.convert.records import ImageRecord, TextInstance
+from stages.dataset.records import ImageRecord, TextInstance
 
 TEXTDET_META = {"dataset_type": "TextDetDataset", "task_name": "textdet", "category": [{"id": 0, "name": "text"}]}
 TEXTRECOG_META = {"dataset_type": "TextRecogDataset", "task_name": "textrecog"}

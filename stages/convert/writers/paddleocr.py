@@ -14,7 +14,7 @@ import json
 from pathlib import Path
 from typing import Any, Iterable
 
-from stages.convert.records import ImageRecord, TextInstance
+from stages.dataset.records import ImageRecord, TextInstance
 
 IGNORE_TEXT = "###"
 _UNWRITABLE = ("\t", "\n", "\r")

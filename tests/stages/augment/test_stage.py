@@ -11,10 +11,11 @@ from pycocotools.coco import COCO
 from pydantic import ValidationError
 
 from pipeline.stage import LocalContext
-from stages.augment import STAGE, AugmentParams
-from stages.convert.records import ImageRecord, TextInstance
-from stages.convert.writers import read_coco, write_coco
-from stages.synth import STAGE as SYNTH
+from stages.augment.params import AugmentParams
+from stages.augment.stage import STAGE
+from stages.dataset.records import ImageRecord, TextInstance
+from stages.dataset.coco import read_coco, write_coco
+from stages.synth.stage import STAGE as SYNTH
 
 
 @pytest.fixture(scope="module")

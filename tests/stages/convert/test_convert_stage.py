@@ -16,7 +16,7 @@ from pycocotools.coco import COCO
 from pydantic import ValidationError
 
 from pipeline.stage import LocalContext
-from stages.convert.records import CropRecord, ImageRecord, Skipped, TextInstance
+from stages.dataset.records import CropRecord, ImageRecord, Skipped, TextInstance
 from stages.convert.stage import STAGE, ConvertParams, convert, output_names, run
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "icdar2015" / "gt"

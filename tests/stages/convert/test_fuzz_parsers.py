@@ -16,7 +16,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from stages.convert.parsers import PARSERS
-from stages.convert.records import CropRecord, ImageRecord, ParseError, Skipped
+from stages.dataset.records import CropRecord, ImageRecord, ParseError, Skipped
 from stages.convert.validate import validate_record
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"

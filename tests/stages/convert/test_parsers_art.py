@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from stages.convert.parsers import art, get_parser
-from stages.convert.records import ImageRecord, ParseError, Skipped
+from stages.dataset.records import ImageRecord, ParseError, Skipped
 
 LABELS = Path(__file__).resolve().parents[2] / "fixtures" / "art" / "train_labels.json"
 

@@ -18,7 +18,7 @@ from stages.convert.parsers.common import (
     text_lines,
     to_polygon,
 )
-from stages.convert.records import ParseError
+from stages.dataset.records import ParseError
 
 
 def test_registry_lists_valid_names_on_unknown():

@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from stages.convert.parsers import ctw1500, get_parser
-from stages.convert.records import ImageRecord, ParseError, Skipped
+from stages.dataset.records import ImageRecord, ParseError, Skipped
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "ctw1500"
 OLATHE = [(131.0, 58.0), (208.0, 49.0), (279.0, 56.0), (346.0, 76.0), (412.0, 101.0), (473.0, 141.0), (530.0, 192.0),

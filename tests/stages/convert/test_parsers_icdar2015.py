@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from stages.convert.parsers import get_parser, icdar2015
-from stages.convert.records import ImageRecord, ParseError, Skipped
+from stages.dataset.records import ImageRecord, ParseError, Skipped
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "icdar2015" / "gt"
 SHARED_GT_ZIP = Path(__file__).resolve().parents[4] / "shared" / "data" / "icdar2015_test_gt_official" / "gt.zip"

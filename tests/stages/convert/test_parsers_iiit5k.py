@@ -8,7 +8,7 @@ import pytest
 import scipy.io
 
 from stages.convert.parsers import get_parser, iiit5k
-from stages.convert.records import CropRecord, ParseError, Skipped
+from stages.dataset.records import CropRecord, ParseError, Skipped
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "iiit5k"
 

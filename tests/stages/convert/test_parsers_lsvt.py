@@ -5,7 +5,7 @@ import json
 from pathlib import Path
 
 from stages.convert.parsers import get_parser, lsvt
-from stages.convert.records import ImageRecord, Skipped
+from stages.dataset.records import ImageRecord, Skipped
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "lsvt"
 

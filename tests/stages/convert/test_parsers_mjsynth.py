@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from stages.convert.parsers import get_parser, mjsynth
-from stages.convert.records import CropRecord, ParseError, Skipped
+from stages.dataset.records import CropRecord, ParseError, Skipped
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "mjsynth"
 

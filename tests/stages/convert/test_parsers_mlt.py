@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from stages.convert.parsers import get_parser, mlt
-from stages.convert.records import ImageRecord, ParseError, Skipped
+from stages.dataset.records import ImageRecord, ParseError, Skipped
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "mlt" / "gt"
 

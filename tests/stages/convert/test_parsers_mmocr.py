@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from stages.convert.parsers import get_parser
-from stages.convert.records import CropRecord, ImageRecord, ParseError, Skipped
+from stages.dataset.records import CropRecord, ImageRecord, ParseError, Skipped
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "mmocr"
 

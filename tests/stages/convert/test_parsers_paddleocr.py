@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from stages.convert.parsers import get_parser, line_format, paddleocr
-from stages.convert.records import CropRecord, ImageRecord, ParseError, Skipped
+from stages.dataset.records import CropRecord, ImageRecord, ParseError, Skipped
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "paddleocr"
 

@@ -7,7 +7,7 @@ import pytest
 
 from stages.convert.parsers import get_parser, rctw17
 from stages.convert.parsers.common import BadItem
-from stages.convert.records import ImageRecord, ParseError, Skipped
+from stages.dataset.records import ImageRecord, ParseError, Skipped
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "rctw17"
 

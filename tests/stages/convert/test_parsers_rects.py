@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from stages.convert.parsers import get_parser, rects
-from stages.convert.records import ImageRecord, ParseError, Skipped
+from stages.dataset.records import ImageRecord, ParseError, Skipped
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "rects"
 

@@ -9,7 +9,7 @@ import pytest
 import scipy.io
 
 from stages.convert.parsers import get_parser, synthtext
-from stages.convert.records import ImageRecord, ParseError, Skipped
+from stages.dataset.records import ImageRecord, ParseError, Skipped
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "synthtext"
 

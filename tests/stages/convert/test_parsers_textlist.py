@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from stages.convert.parsers import get_parser, textlist
-from stages.convert.records import CropRecord, ParseError, Skipped
+from stages.dataset.records import CropRecord, ParseError, Skipped
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "textlist"
 EXPECTED = [("1223731.jpg", "GRAND"), ("1223733.jpg", "HOTEL"), ("1223732.jpg", "HOTEL"),

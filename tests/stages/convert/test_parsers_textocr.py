@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from stages.convert.parsers import get_parser, textocr
-from stages.convert.records import ImageRecord, ParseError, Skipped
+from stages.dataset.records import ImageRecord, ParseError, Skipped
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "textocr"
 JSON = "TextOCR_0.1_train.json"

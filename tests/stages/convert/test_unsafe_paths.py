@@ -13,7 +13,7 @@ import pytest
 from pipeline.stage import LocalContext
 from stages.convert.parsers import cocotext, textlist
 from stages.convert.parsers.common import ImageIndex
-from stages.convert.records import ImageRecord, Skipped
+from stages.dataset.records import ImageRecord, Skipped
 from stages.convert.stage import ConvertParams, run
 from stages.dataset.names import UnsafePath, safe_join
 

@@ -9,13 +9,15 @@ import numpy as np
 from PIL import Image, ImageOps
 
 from pipeline.stage import LocalContext
-from stages.convert.records import ImageRecord, TextInstance
+from stages.dataset.records import ImageRecord, TextInstance
 from stages.convert.stage import ConvertParams, run
-from stages.convert.writers import write_coco
-from stages.train.data import MixedDataset, read_rgb, read_samples
+from stages.dataset.coco import write_coco
+from models.build import target_maker
+from stages.dataset.images import read_rgb
+from stages.train.data import MixedDataset, read_samples
 from tests.stages.dataset.exif_images import BOX, STORED_SIZE, box_polygon, write_exif_image
 
-TARGETS = {"shrink_ratio": 0.4, "thresh_min": 0.3, "thresh_max": 0.7, "min_text_size": 4}
+TARGETS = target_maker({"arch": "dbnet", "targets": {"shrink_ratio": 0.4, "thresh_min": 0.3, "thresh_max": 0.7, "min_text_size": 4}})
 
 
 def _dark_inside_box(bgr: np.ndarray) -> float:

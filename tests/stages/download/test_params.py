@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from stages.download import DownloadParams
+from stages.download.params import DownloadParams
 
 SHA = "a" * 64
 
@@ -37,7 +37,7 @@ def test_invalid_params_are_rejected_with_a_clear_reason(kwargs, message):
 
 def test_a_config_entry_keeps_engine_retries_apart_from_http_retries():
     from pipeline.config import validate_config
-    from stages.download import STAGE
+    from stages.download.stage import STAGE
 
     raw = {"name": "t", "stages": {"ic15": {
         "type": "download", "name": "icdar2015", "retries": 1, "http_retries": 7, "path": "~/data/ic15",

@@ -8,7 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from stages.download import STAGE, ChecksumMismatch, DownloadParams, HttpError, SourceMissing, UnsafeArchive, run
+from stages.download.errors import ChecksumMismatch, HttpError, SourceMissing, UnsafeArchive
+from stages.download.params import DownloadParams
+from stages.download.stage import STAGE, run
 from tests.stages.download.archives import files_under, md5, sha256, tar_bytes, zip_bytes
 
 FAST = {"backoff_s": 0.01, "timeout_s": 5.0, "http_retries": 2}

@@ -6,8 +6,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from stages.convert.records import ImageRecord, TextInstance
-from stages.convert.writers.coco import write_coco
+from stages.dataset.records import ImageRecord, TextInstance
+from stages.dataset.coco import write_coco
 
 # (width, height) of each image and its white boxes as (x0, y0, x1, y1, don't care).
 LAYOUT = [
@@ -48,7 +48,7 @@ def save_tiny_checkpoint(folder: Path, seed: int = 0) -> Path:
 
     torch.manual_seed(seed)
     cfg = models.tiny_config("dbnet")
-    models.save_checkpoint(folder, cfg, models.build_detector(cfg))
+    models.save_checkpoint(folder, cfg, models.build_model(cfg))
     return folder
 
 

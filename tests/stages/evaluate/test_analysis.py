@@ -10,7 +10,7 @@ from stages.evaluate.analysis import (
     DEFAULT_ANGLE_BINS, DEFAULT_HEIGHT_BINS, bin_index, bin_labels, breakdown, breakdown_rows, check_edges,
     text_angle, text_height,
 )
-from stages.evaluate.metrics import DetPoly, GtPoly, evaluate_icdar15
+from models.metrics import DetPoly, GtPoly, evaluate_icdar15
 
 
 def rotated_box(cx: float, cy: float, w: float, h: float, degrees: float) -> np.ndarray:

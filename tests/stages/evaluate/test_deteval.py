@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from stages.evaluate.formats import load_gt, load_predictions
-from stages.evaluate.metrics import DetPoly, GtPoly, evaluate_deteval, evaluate_pascal, sigma_tau
+from models.metrics import DetPoly, GtPoly, evaluate_deteval, evaluate_pascal, sigma_tau
 
 FX = Path(__file__).resolve().parents[2] / "fixtures" / "totaltext_eval"
 

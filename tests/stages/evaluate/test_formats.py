@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from stages.convert.records import ParseError
+from stages.dataset.records import ParseError
 from stages.evaluate.formats import image_id, load_gt, load_predictions, parse_det_line, parse_gt_line
 from stages.evaluate.rec_formats import align, load_rec_gt, load_rec_preds
 

@@ -13,7 +13,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from stages.convert.records import ParseError
+from stages.dataset.records import ParseError
 from stages.evaluate.formats import load_gt, load_predictions
 
 FX = Path(__file__).resolve().parents[2] / "fixtures"

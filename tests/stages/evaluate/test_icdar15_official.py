@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from stages.evaluate.formats import load_gt, load_predictions
-from stages.evaluate.metrics import DetPoly, evaluate_e2e, evaluate_icdar15
+from models.metrics import DetPoly, evaluate_e2e, evaluate_icdar15
 
 FX = Path(__file__).resolve().parents[2] / "fixtures" / "icdar2015_gt"
 

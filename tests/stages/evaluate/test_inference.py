@@ -1,4 +1,5 @@
-"""Inference: test-set loading, resize / pad planning, polygon clean-up, batched prediction geometry."""
+"""Inference: test-set loading, resize / pad planning, polygon clean-up, batched prediction geometry
+(the detection predictor as the evaluate stage drives it)."""
 from __future__ import annotations
 
 import json
@@ -7,10 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from stages.evaluate.inference import (
-    LoadedModel, clean_polygon, load_model, load_testset, pick_device, predict, resize_plan,
-)
-from stages.evaluate.metrics import evaluate_icdar15
+from models.checkpoint import load_predictor
+from models.detection.predictor import resize_plan
+from models.metrics import evaluate_icdar15
+from models.tasks import get_task
+from stages.evaluate.inference import clean_polygon, load_testset, pick_device, predict
 from tests.stages.evaluate.evalsets import LAYOUT, bright_model, make_testset, save_tiny_checkpoint
 
 POST = {"mode": "quad", "thresh": 0.5, "box_thresh": 0.5, "unclip_ratio": 0.01, "min_size": 1.0}
@@ -59,9 +61,9 @@ def test_load_testset_refuses_duplicate_ids_and_missing_files(tmp_path):
 def test_predicted_polygons_land_on_the_boxes_in_original_pixels(tmp_path, image_size, batch_size):
     # Mixed image shapes share padded batches; detections must still map back onto each image's boxes.
     ts = load_testset("t", make_testset(tmp_path / "set"))
-    model = LoadedModel(bright_model(), torch.device("cpu"), "toy", "", 0, 0.4)
+    model = get_task("detection").predictor(bright_model(), {"arch": "dbnet"}, torch.device("cpu"), uri="toy")
     seen = []
-    preds = predict(model, ts.images, image_size=image_size, batch_size=batch_size, post=POST, workers=2,
+    preds = predict(model, ts.images, image_size=image_size, batch_size=batch_size, options=POST, workers=2,
                     progress=lambda done, total: seen.append((done, total)))
     assert sorted(preds) == ["img_1", "img_2", "img_3"]
     assert seen[-1] == (3, 3) and len(seen) == -(-3 // batch_size)
@@ -78,11 +80,11 @@ def test_predicted_polygons_land_on_the_boxes_in_original_pixels(tmp_path, image
 
 def test_tiny_checkpoint_loads_and_predicts(tmp_path):
     folder = save_tiny_checkpoint(tmp_path / "model")
-    model = load_model(str(folder), pick_device(0))
-    assert model.device.type == "cpu" and len(model.sha256) == 64 and model.shrink_ratio == 0.4
+    model = load_predictor(str(folder), pick_device(0))
+    assert model.device.type == "cpu" and len(model.sha256) == 64 and model.config.targets.shrink_ratio == 0.4
     assert not model.module.training
     ts = load_testset("t", make_testset(tmp_path / "set"))
-    preds = predict(model, ts.images, image_size=64, batch_size=2, post={"box_thresh": 0.0}, workers=1)
+    preds = predict(model, ts.images, image_size=64, batch_size=2, options={"box_thresh": 0.0}, workers=1)
     assert sorted(preds) == ["img_1", "img_2", "img_3"]
     with pytest.raises(FileNotFoundError, match="checkpoint.pt"):
-        load_model(str(tmp_path), pick_device(0))
+        load_predictor(str(tmp_path), pick_device(0))

@@ -15,7 +15,8 @@ from pipeline.stage import LocalContext
 from stages import STAGES
 from stages.evaluate.formats import load_gt, load_predictions
 from stages.evaluate.inference import load_testset
-from stages.evaluate.metrics import DETECTION_PROTOCOLS, DetPoly, evaluate_icdar15
+from models.detection.protocols import PROTOCOLS as DETECTION_PROTOCOLS
+from models.metrics import DetPoly, evaluate_icdar15
 from stages.evaluate.stage import EvaluateParams, evaluate_predictions, run, write_testset_report
 from tests.stages.evaluate.evalsets import make_testset, save_tiny_checkpoint
 

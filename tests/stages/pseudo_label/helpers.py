@@ -34,7 +34,7 @@ def save_teacher(folder: Path, seed: int) -> Path:
 
     torch.manual_seed(seed)
     cfg = models.tiny_config("dbnet")
-    models.save_checkpoint(folder, cfg, models.build_detector(cfg))
+    models.save_checkpoint(folder, cfg, models.build_model(cfg))
     return folder
 
 

@@ -7,7 +7,8 @@ from pathlib import Path
 import pytest
 
 from pipeline.stage import LocalContext
-from stages.pseudo_label import STAGE, PseudoLabelParams
+from stages.pseudo_label.params import PseudoLabelParams
+from stages.pseudo_label.stage import STAGE
 from stages.pseudo_label.stage import model_uris
 from stages.train.data import read_samples
 

@@ -9,12 +9,13 @@ import numpy as np
 import pytest
 import torch
 
-from models.build import build_loss, detector_config, tiny_config
+from models.build import build_loss, target_maker, tiny_config, validate_config
 from stages.pseudo_label.fusion import FusedInstance
 from stages.pseudo_label.stage import write_dataset
 from stages.pseudo_label.stats import LabeledImage
 from stages.pseudo_label.weights import DROP, Decision
-from stages.train.data import MixedDataset, read_rgb, read_samples
+from stages.dataset.images import read_rgb
+from stages.train.data import MixedDataset, read_samples
 
 from .helpers import box
 
@@ -44,15 +45,15 @@ def pseudo_set(tmp_path):
 
 def _targets(folder) -> dict[str, torch.Tensor]:
     """The training stage's own path: read_samples -> MixedDataset (no augmentation) -> target maps."""
-    cfg = detector_config(tiny_config("dbnet")).model_dump()
+    cfg = validate_config(tiny_config("dbnet")).model_dump()
     (sample,) = read_samples(folder)
-    item = MixedDataset([[sample]], [], 96, cfg["targets"], seed=0).make_item(read_rgb(sample.image_path), sample,
+    item = MixedDataset([[sample]], [], 96, target_maker(cfg), seed=0).make_item(read_rgb(sample.image_path), sample,
                                                                              np.random.default_rng(0))
     return {k: torch.from_numpy(item[k])[None] for k in ("gt", "mask", "thresh_map", "thresh_mask")}
 
 
 def _loss_and_grads(targets, preds):
-    loss_fn = build_loss(detector_config(tiny_config("dbnet")).model_dump())
+    loss_fn = build_loss(validate_config(tiny_config("dbnet")).model_dump())
     leaves = {k: v.clone().requires_grad_(True) for k, v in preds.items()}
     total = loss_fn(leaves, targets)["total"]
     total.backward()

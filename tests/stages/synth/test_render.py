@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from shapely.geometry import Polygon
 
-from stages.augment.geometry import polygon_area, rasterize
+from stages.dataset.transforms.geometry import polygon_area, rasterize
 from stages.synth.colour import (background_levels, contrast_ratio, pick_text_colour, relative_luminance,
                                  worst_contrast)
 from stages.synth.fonts import BUILTIN, find_fonts, load_font

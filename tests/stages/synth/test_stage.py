@@ -12,7 +12,8 @@ from pycocotools.coco import COCO
 from pydantic import ValidationError
 
 from pipeline.stage import LocalContext
-from stages.synth import STAGE, SynthParams
+from stages.synth.params import SynthParams
+from stages.synth.stage import STAGE
 from stages.synth.backgrounds import KINDS, list_backgrounds, make_background, procedural
 from stages.synth.lexicon import BUILTIN_WORDS, load_lexicon, sample_text
 

@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from pipeline.stage import LocalContext
-from stages.convert.records import ImageRecord, TextInstance
-from stages.convert.writers import write_coco
+from stages.dataset.records import ImageRecord, TextInstance
+from stages.dataset.coco import write_coco
 
 
 @pytest.fixture(scope="session")

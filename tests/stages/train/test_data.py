@@ -7,13 +7,17 @@ import numpy as np
 import pytest
 import torch
 
-from stages.convert.records import TextInstance
-from stages.train.data import MixedDataset, collate, dataset_files, make_loader, normalise, read_samples
+from stages.dataset.records import TextInstance
+from models.build import target_maker
+from models.detection.predictor import normalise
+from stages.dataset.layout import detection_files
+from stages.train.data import MixedDataset, collate, make_loader, read_samples
 from stages.train.params import DEFAULT_AUGMENT
 from stages.train.sampler import MixedBatchSampler, SampleRef
 from tests.stages.train.conftest import rect, write_boxes_dataset
 
-TARGETS = {"shrink_ratio": 0.4, "thresh_min": 0.3, "thresh_max": 0.7, "min_text_size": 4}
+TARGETS = target_maker({"arch": "dbnet", "targets": {"shrink_ratio": 0.4, "thresh_min": 0.3, "thresh_max": 0.7,
+                                                  "min_text_size": 4}})
 
 
 @pytest.fixture
@@ -35,9 +39,9 @@ def test_read_samples_keeps_weights_and_ignore(weighted):
 
 
 def test_dataset_given_as_folder_or_annotation_file(weighted, tmp_path):
-    assert dataset_files(weighted) == dataset_files(weighted / "annotations.json")
+    assert detection_files(weighted) == detection_files(weighted / "annotations.json")
     with pytest.raises(FileNotFoundError, match="annotations.json"):
-        dataset_files(tmp_path)
+        detection_files(tmp_path)
 
 
 def test_instance_weights_reach_the_target_maps(weighted):

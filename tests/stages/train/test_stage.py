@@ -8,7 +8,8 @@ from ray.train import TrainingFailedError
 
 from models.checkpoint import load, load_checkpoint
 from pipeline.stage import LocalContext
-from stages.train import STAGE, TrainParams
+from stages.train.params import TrainParams
+from stages.train.stage import STAGE
 
 pytestmark = pytest.mark.usefixtures("ray_local")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 import pytest
 from pydantic import ValidationError
 
-from stages.evaluate.metrics import DetPoly, GtPoly
+from models.metrics import DetPoly, GtPoly
 from stages.train.params import TrainParams
 from stages.train.validate import score
 

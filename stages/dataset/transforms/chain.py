@@ -1,7 +1,7 @@
 """The augmentation library: a registry of transforms and ``build_chain`` to make one from config.
 
 Used offline by the augment stage and online by the training stages. Every transform has the call
-``t(image, polygons, ignore, rng) -> (image, polygons, ignore)`` (see ``stages.augment.base``).
+``t(image, polygons, ignore, rng) -> (image, polygons, ignore)`` (see ``stages.dataset.transforms.base``).
 
 A chain spec is a list of dicts ``{name: <registry name>, p: <probability>, **kwargs}``::
 
@@ -11,9 +11,9 @@ from __future__ import annotations
 
 from typing import Any, Mapping, Sequence
 
-from stages.augment.base import Compose, PixelTransform, Transform, drop_empty, value_range
-from stages.augment.geometric import Curve, Elastic, Perspective, RandomCrop, Resize, Rotate, Scale
-from stages.augment.photometric import (Brightness, ColorShift, Contrast, Gamma, GaussianBlur, GaussianNoise,
+from stages.dataset.transforms.base import Compose, PixelTransform, Transform, drop_empty, value_range
+from stages.dataset.transforms.spatial import Curve, Elastic, Perspective, RandomCrop, Resize, Rotate, Scale
+from stages.dataset.transforms.photometric import (Brightness, ColorShift, Contrast, Gamma, GaussianBlur, GaussianNoise,
                                         Grayscale, Jpeg, MotionBlur, SaltPepper)
 
 TRANSFORMS: dict[str, type[Transform]] = {

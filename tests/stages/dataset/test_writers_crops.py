@@ -12,7 +12,7 @@ import cv2
 import numpy as np
 import pytest
 
-from stages.convert.writers.crops import crop_instance, encode_crop, order_quad
+from stages.dataset.crops import crop_instance, encode_crop, order_quad
 
 
 def _word(width: int, height: int) -> np.ndarray:

@@ -6,8 +6,9 @@ from pathlib import Path
 import lmdb
 import pytest
 
-from stages.convert.parsers import get_parser, lmdb_reader
-from stages.convert.records import CropRecord, ParseError, Skipped
+from stages.convert.parsers import get_parser
+from stages.dataset import lmdb_reader
+from stages.dataset.records import CropRecord, ParseError, Skipped
 
 CROPS = Path(__file__).resolve().parents[2] / "fixtures" / "textlist" / "imgs"
 

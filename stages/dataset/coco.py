@@ -15,7 +15,7 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Iterable, Iterator
 
-from stages.convert.records import ImageRecord, TextInstance
+from stages.dataset.records import ImageRecord, TextInstance
 from stages.dataset.images import image_size
 
 CATEGORIES = [{"id": 1, "name": "text"}]

@@ -3,9 +3,9 @@ from __future__ import annotations
 
 import pytest
 
-from stages.evaluate.metrics import DetPoly, GtPoly, evaluate_e2e, normalize_text, recognition_metrics
-from stages.evaluate.metrics.e2e import dictionary_form, in_dictionary, transcription_match
-from stages.evaluate.metrics.recognition import edit_distance, lcs_length
+from models.metrics import DetPoly, GtPoly, evaluate_e2e, normalize_text, recognition_metrics
+from models.metrics.e2e import dictionary_form, in_dictionary, transcription_match
+from models.metrics.recognition import edit_distance, lcs_length
 
 
 def test_normalisation_modes():

@@ -5,7 +5,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from stages.convert.writers.manifest import CROP_SCHEMA, IMAGE_SCHEMA, ManifestWriter, write_manifest
+from stages.dataset.manifest import CROP_SCHEMA, IMAGE_SCHEMA, ManifestWriter, write_manifest
 
 
 def _image_rows(n: int):

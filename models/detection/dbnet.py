@@ -5,7 +5,7 @@ detector = backbone (C2..C5) -> FPN neck (stride-4 fused map) -> DB head, which 
 - ``thresh``: the adaptive threshold map T,
 - ``binary``: the approximate binary map B = sigmoid(k * (P - T)),
 each (B, 1, H, W) at the input resolution. Only ``prob`` is needed at inference (see
-``models.db_postprocess``); the other two exist for the loss.
+``models.detection.db_postprocess``); the other two exist for the loss.
 """
 from __future__ import annotations
 

@@ -18,7 +18,7 @@ from typing import Iterator
 
 import lmdb
 
-from stages.convert.records import CropRecord, ParseError, Skipped
+from stages.dataset.records import CropRecord, ParseError, Skipped
 
 
 def parse(annotations: Path, images: Path | None = None) -> Iterator[CropRecord | Skipped]:

@@ -14,8 +14,8 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from stages.download.errors import DownloadError, UnsafeArchive
-from stages.download.tree import merge_tree
+from stages.dataset.errors import DataFileError, UnsafeArchive
+from stages.dataset.tree import merge_tree
 
 _SUFFIX_KIND = {
     ".zip": "zip", ".tar": "tar", ".tar.gz": "tar", ".tgz": "tar",
@@ -49,7 +49,7 @@ def extract_archive(archive: Path, dest: Path, kind: str) -> None:
             else:
                 _extract_tar(archive, tmp)
         except (zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
-            raise DownloadError(f"{archive}: not a readable {kind} archive: {exc}") from None
+            raise DataFileError(f"{archive}: not a readable {kind} archive: {exc}") from None
         merge_tree(tmp, dest, source=str(archive))
     finally:
         shutil.rmtree(tmp, ignore_errors=True)

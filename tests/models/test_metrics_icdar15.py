@@ -4,7 +4,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stages.evaluate.metrics import DetPoly, GtPoly, evaluate_icdar15
+from models.metrics import DetPoly, GtPoly, evaluate_icdar15
 
 
 def box(x, y, w, h):

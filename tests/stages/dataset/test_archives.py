@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from stages.download.errors import DownloadError, UnsafeArchive
-from stages.download.extract import archive_kind, extract_archive
+from stages.dataset.errors import DataFileError, UnsafeArchive
+from stages.dataset.archives import archive_kind, extract_archive
 from tests.stages.download.archives import files_under, link, tar_bytes, zip_bytes
 
 
@@ -86,7 +86,7 @@ def test_a_conflicting_file_fails_before_anything_of_that_archive_moves(tmp_path
     dest = tmp_path / "data"
     extract_archive(_write(tmp_path, "a.zip", zip_bytes({"gt/1.txt": b"v1"})), dest, "zip")
     second = _write(tmp_path, "b.zip", zip_bytes({"gt/0.txt": b"new", "gt/1.txt": b"v2"}))
-    with pytest.raises(DownloadError, match=r"b\.zip: member 'gt/1\.txt' conflicts"):
+    with pytest.raises(DataFileError, match=r"b\.zip: member 'gt/1\.txt' conflicts"):
         extract_archive(second, dest, "zip")
     assert files_under(dest) == {"gt/1.txt": b"v1"}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["archives", "data"]
@@ -94,7 +94,7 @@ def test_a_conflicting_file_fails_before_anything_of_that_archive_moves(tmp_path
 
 def test_a_corrupt_archive_fails_with_its_name(tmp_path):
     archive = _write(tmp_path, "broken.zip", b"PK\x03\x04 truncated")
-    with pytest.raises(DownloadError, match=r"broken\.zip: not a readable zip archive"):
+    with pytest.raises(DataFileError, match=r"broken\.zip: not a readable zip archive"):
         extract_archive(archive, tmp_path / "data", "zip")
     assert not (tmp_path / "data").exists()
 

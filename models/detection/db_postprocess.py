@@ -6,7 +6,7 @@ to the text outline -> drop tiny ones -> map to original image coordinates.
 
 Growing: the DBNet rule offsets by D' = A' * unclip_ratio / L' (A', L' the kernel's area and
 perimeter). With ``unclip_ratio=None`` the offset instead inverts the training shrink exactly
-(``models.db_targets``: D = A (1 - r^2) / L with r = ``shrink_ratio``), which recovers the annotated
+(``models.detection.db_targets``: D = A (1 - r^2) / L with r = ``shrink_ratio``), which recovers the annotated
 outline of thin text much more faithfully than the fixed ratio does.
 """
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from models.db_targets import fill_polygons, offset_polygon, polygon_area_perimeter
+from models.detection.db_targets import fill_polygons, offset_polygon, polygon_area_perimeter
 
 Detection = tuple[np.ndarray, float]  # (polygon (N, 2) float32 in original-image pixels, score)
 

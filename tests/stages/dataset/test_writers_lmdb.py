@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from stages.convert.writers.lmdb_writer import LmdbWriter
+from stages.dataset.lmdb_writer import LmdbWriter
 
 
 def _read_like_dtrb(root: Path) -> list[tuple[Image.Image, str]]:

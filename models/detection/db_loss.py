@@ -4,7 +4,7 @@
 - ``dice``: dice loss on the approximate binary map;
 - ``l1``:   L1 on the threshold map, inside the threshold mask.
 
-Per-instance weights arrive as per-pixel weight maps built by ``models.db_targets.make_targets``:
+Per-instance weights arrive as per-pixel weight maps built by ``models.detection.db_targets.make_targets``:
 ``mask`` (for bce and dice) and ``thresh_mask`` (for l1). Every term is a *weighted mean*: a pixel of
 weight w counts w times in the sum and w times in the normaliser, so weight 0 removes a pixel from
 every term and weight 0.5 halves an instance's summed loss and its pixel mass.

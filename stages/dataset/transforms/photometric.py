@@ -8,7 +8,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from stages.augment.base import PixelTransform, uniform, value_range
+from stages.dataset.transforms.base import PixelTransform, uniform, value_range
 from stages.dataset.images import decode_image
 
 _LEVELS = np.arange(256, dtype=np.float32)

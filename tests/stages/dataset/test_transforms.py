@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stages.augment.geometry import densify, polygon_area, rasterize
-from stages.augment.transforms import GEOMETRIC, TRANSFORMS, build_chain, drop_empty
+from stages.dataset.transforms.geometry import densify, polygon_area, rasterize
+from stages.dataset.transforms.chain import GEOMETRIC, TRANSFORMS, build_chain, drop_empty
 from stages.augment.variants import BUILTIN_VARIANTS, resolve_variants
 
 W, H = 320, 240

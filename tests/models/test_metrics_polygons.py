@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stages.evaluate.metrics.clip import convex_flags
-from stages.evaluate.metrics.polygons import build_polygon_set, intersection_areas, overlaps, pair_areas, shoelace_areas
+from models.metrics.clip import convex_flags
+from models.metrics.polygons import build_polygon_set, intersection_areas, overlaps, pair_areas, shoelace_areas
 
 SQUARE = np.array([(0, 0), (2, 0), (2, 2), (0, 2)], float)
 BOWTIE = np.array([(0, 0), (2, 2), (2, 0), (0, 2)], float)
@@ -76,7 +76,7 @@ def test_overlaps_pairs_only_same_image_boxes():
 
 
 def test_tree_and_batched_candidate_paths_agree_with_dense(monkeypatch):
-    import stages.evaluate.metrics.polygons as P
+    import models.metrics.polygons as P
 
     rng = np.random.default_rng(5)
     pts = [SQUARE * rng.uniform(1, 5) + rng.uniform(0, 40, 2) for _ in range(120)]

@@ -6,7 +6,7 @@ import os
 import shutil
 from pathlib import Path
 
-from stages.download.errors import DownloadError
+from stages.dataset.errors import DataFileError
 
 
 def link_or_copy(src: str | Path, dst: str | Path) -> None:
@@ -26,7 +26,7 @@ def place_file(src: Path, dest_dir: Path, name: str, source: str) -> None:
     if dst.exists() or dst.is_symlink():
         if dst.is_file() and filecmp.cmp(src, dst, shallow=False):
             return
-        raise DownloadError(f"{source}: {dst} already exists with different content (from an earlier source)")
+        raise DataFileError(f"{source}: {dst} already exists with different content (from an earlier source)")
     link_or_copy(src, dst)
 
 
@@ -59,7 +59,7 @@ def _plan(src: Path, dst: Path, source: str, moves: list[tuple[Path, Path]], rel
         elif _real_file(entry) and _real_file(target) and filecmp.cmp(entry, target, shallow=False):
             continue
         else:
-            raise DownloadError(f"{source}: member {member!r} conflicts with {target} from an earlier source")
+            raise DataFileError(f"{source}: member {member!r} conflicts with {target} from an earlier source")
 
 
 def _real_dir(path: Path) -> bool:

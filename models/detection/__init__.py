@@ -1,0 +1,29 @@
+"""The detection task: architectures that find text regions (polygons with scores).
+
+- ``dbnet``: DBNet (``dbnet.py`` the network, ``db_loss`` / ``db_targets`` / ``db_postprocess`` its
+  training loss, targets and decoding, ``dbnet_spec`` its registration);
+- metrics: ``protocols.PROTOCOLS`` (icdar15, deteval, pascal);
+- predictor: ``predictor.Detector`` (preprocess -> forward -> decode, batched, any device).
+
+To add a detector: its network file, a ``*_spec.py`` with its ``Architecture``, one line in
+``ARCHITECTURES`` below, configs and tests.
+"""
+from __future__ import annotations
+
+from models.detection.dbnet_spec import DBNET
+from models.detection.protocols import PROTOCOLS
+from models.task import Task
+
+ARCHITECTURES = {arch.name: arch for arch in (DBNET,)}
+
+
+def _predictor(module, config, device, **identity):
+    """The ``Detector`` of a built model; ``config``: its model config (a dict or the typed config)."""
+    from models.detection.predictor import Detector  # needs torch: imported on use
+
+    arch = ARCHITECTURES[config["arch"] if isinstance(config, dict) else config.arch]
+    typed = config if isinstance(config, arch.config) else arch.config.model_validate(config)
+    return Detector(module, typed, arch, device, **identity)
+
+
+TASK = Task(name="detection", architectures=ARCHITECTURES, metrics=PROTOCOLS, predictor=_predictor)

@@ -1,0 +1,15 @@
+"""Errors of the dataset contract's file handling (archives, file trees)."""
+from __future__ import annotations
+
+
+class DataFileError(RuntimeError):
+    """A data file or archive cannot be read or placed safely; the message names the file and why."""
+
+
+class UnsafeArchive(DataFileError):
+    """An archive member would land outside the extraction folder (zip-slip, absolute path, escaping link)."""
+
+    def __init__(self, archive: str, member: str, reason: str):
+        self.archive = archive
+        self.member = member
+        super().__init__(f"{archive}: refusing to extract member {member!r}: {reason}")
