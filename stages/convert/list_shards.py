@@ -24,7 +24,7 @@ from typing import Iterator, Sequence
 import pyarrow as pa
 
 from stages.convert.parsers.common import text_lines
-from stages.convert.parsers.line_list import LineFormat, count_line_breaks, malformed
+from stages.convert.parsers.line_format import LineFormat, count_line_breaks, malformed
 from stages.dataset.records import Skipped
 from stages.convert.shard_work import check_word_image, relative_to_any
 from stages.dataset.names import UNSAFE_PATH, SafeJoiner, UnsafePath

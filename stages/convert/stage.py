@@ -40,7 +40,7 @@ from pipeline.stage import (
 from stages.convert.list_shards import SLICE_BYTES, convert_slice, list_slices
 from stages.convert.options import export_split, parser_for, weak_labels
 from stages.convert.params import ConvertParams
-from stages.convert.parsers.line_list import LineFormat
+from stages.convert.parsers.line_format import LineFormat
 from stages.convert.shard_work import ImageOut, Item, ShardJob, process_shard, work_unit
 from stages.convert.sink import Sink, Tally
 from stages.convert.weak import WeakSink, weak_items

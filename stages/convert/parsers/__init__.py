@@ -28,7 +28,7 @@ from stages.dataset import lmdb_reader
 from stages.convert.parsers import mmocr
 from stages.convert.parsers import paddleocr
 from stages.convert.parsers.common import ParserFn
-from stages.convert.parsers.line_list import LineFormat
+from stages.convert.parsers.line_format import LineFormat
 
 PARSERS: dict[str, ParserFn] = {
     "icdar2013": icdar2013.parse,

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Iterator
 
-from stages.convert.parsers.line_list import LineFormat, parse_line_list
+from stages.convert.parsers.line_format import LineFormat, parse_line_list
 from stages.dataset.records import CropRecord, Skipped
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from stages.convert.parsers.common import BadItem, listed_image, point_list
-from stages.convert.parsers.line_list import LineFormat, parse_line_list
+from stages.convert.parsers.line_format import LineFormat, parse_line_list
 from stages.dataset.records import CropRecord, ImageRecord, ParseError, Skipped, TextInstance
 
 IGNORE_TEXTS = ("###", "*")

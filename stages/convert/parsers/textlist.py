@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any, Iterator
 
 from stages.convert.parsers.common import join_name
-from stages.convert.parsers.line_list import LineFormat, parse_line_list
+from stages.convert.parsers.line_format import LineFormat, parse_line_list
 from stages.dataset.records import CropRecord, ParseError, Skipped
 from stages.dataset.names import SafeJoiner
 

@@ -17,7 +17,7 @@ from pipeline.stage import LocalContext
 from stages.convert import list_shards
 from stages.convert.list_shards import convert_slice, list_slices, take_images
 from stages.convert.parsers import line_format, textlist
-from stages.convert.parsers.line_list import count_line_breaks
+from stages.convert.parsers.line_format import count_line_breaks
 from stages.dataset.records import ParseError
 from stages.convert.stage import ConvertParams, convert, run
 
