@@ -70,7 +70,7 @@ class Graph:
         return seen
 
 
-def build_graph(config: PipelineConfig, registry: Mapping[str, StageDef] | None = None,
+def build_graph(config: PipelineConfig, stages: Mapping[str, StageDef],
                 resolver: ReferenceResolver | None = None, code_root: Path | None = None) -> Graph:
     """Validate stage types, input references and acyclicity; compute order and cache keys.
 
@@ -78,16 +78,14 @@ def build_graph(config: PipelineConfig, registry: Mapping[str, StageDef] | None 
     does not resolve is a ConfigError naming its key path; without one they are keyed as written (enough
     to validate a graph). ``code_root``: digest the code of a project copy instead of this checkout.
     """
-    if registry is None:
-        from stages import STAGES as registry
     problems: list[str] = []
     nodes: dict[str, Node] = {}
     for name, spec in config.stages.items():
-        stage_def = registry.get(spec.type)
+        stage_def = stages.get(spec.type)
         if stage_def is None:
-            problems.append(f"stages.{name}.type: unknown stage type {spec.type!r}; valid types: {', '.join(sorted(registry))}")
+            problems.append(f"stages.{name}.type: unknown stage type {spec.type!r}; valid types: {', '.join(sorted(stages))}")
             continue
-        nodes[name] = Node(name, spec, stage_def, _parse_inputs(name, spec, config, registry, problems))
+        nodes[name] = Node(name, spec, stage_def, _parse_inputs(name, spec, config, stages, problems))
     if problems:
         raise ConfigError(config.name, problems)
     graph = Graph(nodes)
@@ -103,7 +101,7 @@ def build_graph(config: PipelineConfig, registry: Mapping[str, StageDef] | None 
     return graph
 
 
-def _parse_inputs(name: str, spec: StageSpec, config: PipelineConfig, registry: Mapping[str, StageDef], problems: list[str]) -> dict[str, InputRef]:
+def _parse_inputs(name: str, spec: StageSpec, config: PipelineConfig, stages: Mapping[str, StageDef], problems: list[str]) -> dict[str, InputRef]:
     refs: dict[str, InputRef] = {}
     for input_name, text in spec.inputs.items():
         where = f"stages.{name}.inputs.{input_name}"
@@ -115,7 +113,7 @@ def _parse_inputs(name: str, spec: StageSpec, config: PipelineConfig, registry: 
             problems.append(f"{where}: a stage cannot consume its own output")
             continue
         up_spec = config.stages[upstream]
-        declared = _declared_outputs(registry.get(up_spec.type), up_spec)
+        declared = _declared_outputs(stages.get(up_spec.type), up_spec)
         if not output:
             if declared is not None and len(declared) != 1:
                 problems.append(f"{where}: stage {upstream!r} has outputs {declared}; name one as '{upstream}.<output>'")

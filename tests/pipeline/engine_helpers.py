@@ -7,6 +7,7 @@ import yaml
 from mlflow import MlflowClient
 
 from pipeline.runner import RunOptions, run_pipeline
+from stages import STAGES
 
 
 class Project:
@@ -19,7 +20,7 @@ class Project:
         self.config.write_text(yaml.safe_dump({"name": name, "artifact_root": str(root / "artifacts"), "stages": stages}))
 
     def run(self, *overrides: str, **options):
-        return run_pipeline(RunOptions(str(self.config), list(overrides), tracking_uri=self.tracking_uri, **options))
+        return run_pipeline(RunOptions(str(self.config), list(overrides), tracking_uri=self.tracking_uri, **options), STAGES)
 
     def manifest(self, report, stage: str) -> dict:
         return report.outcomes[stage].manifest
