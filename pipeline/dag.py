@@ -7,67 +7,16 @@ changing one stage changes the keys of exactly that stage and its descendants.
 from __future__ import annotations
 
 import graphlib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
 from pipeline.config import ConfigError, PipelineConfig, StageSpec
+from pipeline.graph import Graph, InputRef, Node
 from pipeline.keys import code_digest, compute_keys
 from pipeline.references import ReferenceResolver
 from pipeline.stage import StageDef
 
 __all__ = ["Graph", "InputRef", "Node", "build_graph", "code_digest", "select"]
-
-
-@dataclass(frozen=True)
-class InputRef:
-    """An upstream output a stage consumes."""
-
-    stage: str
-    output: str
-
-
-@dataclass
-class Node:
-    name: str
-    spec: StageSpec
-    stage_def: StageDef
-    inputs: dict[str, InputRef]
-    key: str = ""
-    pins: dict[str, str] = field(default_factory=dict)  # moving references fixed for this run (pipeline.keys)
-
-
-@dataclass
-class Graph:
-    nodes: dict[str, Node]
-    order: list[str] = field(default_factory=list)
-
-    def parents(self, name: str) -> set[str]:
-        return {ref.stage for ref in self.nodes[name].inputs.values()}
-
-    def ancestors(self, name: str) -> set[str]:
-        seen: set[str] = set()
-        stack = list(self.parents(name))
-        while stack:
-            current = stack.pop()
-            if current not in seen:
-                seen.add(current)
-                stack.extend(self.parents(current))
-        return seen
-
-    def descendants(self, name: str) -> set[str]:
-        children = {n: set() for n in self.nodes}
-        for node in self.nodes.values():
-            for ref in node.inputs.values():
-                children[ref.stage].add(node.name)
-        seen: set[str] = set()
-        stack = list(children[name])
-        while stack:
-            current = stack.pop()
-            if current not in seen:
-                seen.add(current)
-                stack.extend(children[current])
-        return seen
 
 
 def build_graph(config: PipelineConfig, stages: Mapping[str, StageDef],
