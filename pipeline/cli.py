@@ -1,5 +1,8 @@
 """Command line: ``python -m pipeline <command>`` and ``python pipeline/run.py``.
 
+The engine's own commands are run, plan, stages and gc; every other command (sweep, models, infer, ...)
+and the stage types come in ``Plugins`` from the entry point, so this module imports no stage.
+
 Exit codes: 0 success, 1 a stage failed, 2 bad config or arguments.
 """
 from __future__ import annotations
