@@ -1,6 +1,8 @@
-"""``python -m pipeline <command>``: see pipeline/cli.py."""
+"""``python -m pipeline <command>``: the engine's command line with this project's stage types and commands
+plugged in (see pipeline/cli.py)."""
 import sys
 
 from pipeline.cli import main
+from stages import PLUGINS
 
-sys.exit(main())
+sys.exit(main(None, PLUGINS))

@@ -1,5 +1,8 @@
 """Command line: ``python -m pipeline <command>`` and ``python pipeline/run.py``.
 
+The engine's own commands are run, plan, stages and gc; every other command (sweep, models, infer, ...)
+and the stage types come in ``Plugins`` from the entry point, so this module imports no stage.
+
 Exit codes: 0 success, 1 a stage failed, 2 bad config or arguments.
 """
 from __future__ import annotations
@@ -9,24 +12,27 @@ import logging
 import os
 import sys
 
+from pipeline.plugins import Plugins
+
 # No phoning home from a training cluster, and no slow pip dry run per logged model.
 for _name, _value in (("MLFLOW_DISABLE_TELEMETRY", "true"), ("RAY_USAGE_STATS_ENABLED", "0"),
                       ("MLFLOW_SKIP_PIP_REQUIREMENTS_CHECK", "true")):
     os.environ.setdefault(_name, _value)
 
-USAGE = """usage: python -m pipeline <command> [args]
+ENGINE_COMMANDS = {
+    "run": "run a pipeline config (same as python pipeline/run.py)",
+    "plan": "print the plan and cache status of a config (run --dry-run)",
+    "stages": "print every stage type's params (the config reference)",
+    "gc": "remove abandoned staging folders and outputs no config needs: [--config C ...] [--older-than DAYS] [--dry-run]",
+}
 
-commands:
-  run        run a pipeline config (same as python pipeline/run.py)
-  plan       print the plan and cache status of a config (run --dry-run)
-  eval-det   evaluate detection results against ground truth
-  eval-rec   evaluate recognition results against ground truth
-  stages     print every stage type's params (the config reference)
-  models     the MLflow model registry: list | show NAME | promote NAME VERSION | alias NAME ALIAS VERSION
-  infer      detect text in images with a registered or local model
-  sweep      tune one training stage's params with Ray Tune (Optuna + ASHA)
-  gc         remove abandoned staging folders and outputs no config needs: [--config C ...] [--older-than DAYS] [--dry-run]
-"""
+
+def usage(plugins: Plugins) -> str:
+    """The command list: the engine's commands, then each plugged-in command with its summary."""
+    rows = [*ENGINE_COMMANDS.items(), *((c.name, c.summary) for c in plugins.commands.values())]
+    width = max(len(name) for name, _ in rows)
+    lines = [f"  {name:<{width}}  {summary}" for name, summary in rows]
+    return "usage: python -m pipeline <command> [args]\n\ncommands:\n" + "\n".join(lines) + "\n"
 
 
 def run_parser() -> argparse.ArgumentParser:
@@ -42,19 +48,19 @@ def run_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main_run(argv: list[str]) -> int:
-    """Parse, build, run, close."""
+def main_run(argv: list[str], plugins: Plugins) -> int:
+    """Parse, build, run, close; the stage types are ``plugins.stages``."""
     from pipeline.config import ConfigError
     from pipeline.executor import PipelineFailed
     from pipeline.interrupts import Interrupted
-    from pipeline.runner import RunOptions, run_pipeline
+    from pipeline.runner import RunOptions, run_pipeline, shutdown_ray
 
     args = run_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
     options = RunOptions(args.config, args.overrides, args.only, args.until, args.force, args.dry_run, args.tracking_uri)
     console = None if args.dry_run else run_console(args.config)
     try:
-        run_pipeline(options, console)
+        run_pipeline(options, plugins.stages, console)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -67,7 +73,7 @@ def main_run(argv: list[str]) -> int:
               file=sys.stderr)
         return code
     finally:
-        _shutdown_ray()
+        shutdown_ray()
         if console is not None:
             console.close()
     return 0
@@ -85,52 +91,31 @@ def run_console(config: str) -> "Console":
     return Console(path)
 
 
-def _shutdown_ray() -> None:
-    if "ray" in sys.modules:
-        import ray
-
-        if ray.is_initialized():
-            ray.shutdown()
-
-
-def main(argv: list[str] | None = None) -> int:
+def main(argv: list[str] | None, plugins: Plugins) -> int:
+    """``python -m pipeline <command> ...``: an engine command, else a command of ``plugins``; exit 2 with
+    the usage for an unknown one."""
+    clash = sorted(set(plugins.commands) & set(ENGINE_COMMANDS))
+    if clash:
+        raise ValueError(f"plugged-in commands {clash} would hide the engine's own")
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help"):
-        print(USAGE)
+        print(usage(plugins))
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
     if command == "run":
-        return main_run(rest)
+        return main_run(rest, plugins)
     if command == "plan":
-        return main_run([*rest, "--dry-run"])
+        return main_run([*rest, "--dry-run"], plugins)
     if command == "stages":
         from pipeline.reference import stage_reference
 
-        print(stage_reference())
+        print(stage_reference(plugins.stages))
         return 0
-    if command == "eval-det":
-        from stages.evaluate.cli import main_eval_det
-
-        return main_eval_det(rest)
-    if command == "eval-rec":
-        from stages.evaluate.cli import main_eval_rec
-
-        return main_eval_rec(rest)
-    if command == "models":
-        from pipeline.registry import main_models
-
-        return main_models(rest)
-    if command == "infer":
-        from pipeline.infer import main_infer
-
-        return main_infer(rest)
-    if command == "sweep":
-        from pipeline.sweep import main_sweep
-
-        return main_sweep(rest)
     if command == "gc":
         from pipeline.gc import main_gc
 
-        return main_gc(rest)
-    print(f"unknown command {command!r}\n\n{USAGE}", file=sys.stderr)
+        return main_gc(rest, plugins.stages)
+    if command in plugins.commands:
+        return plugins.commands[command].main(rest, plugins)
+    print(f"unknown command {command!r}\n\n{usage(plugins)}", file=sys.stderr)
     return 2

@@ -116,18 +116,17 @@ def canonical_json(data: Any) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), default=str)
 
 
-def load_config(path: str | Path, overrides: list[str] = (), registry: Mapping[str, StageDef] | None = None) -> PipelineConfig:
-    """Read, merge (``extends``), override (``a.b=c``) and validate a config file."""
-    if registry is None:
-        from stages import STAGES as registry
+def load_config(path: str | Path, stages: Mapping[str, StageDef], overrides: list[str] = ()) -> PipelineConfig:
+    """Read, merge (``extends``), override (``a.b=c``) and validate a config file; ``stages`` is the stage
+    registry whose params models validate each stage's section."""
     path = Path(path)
     raw = _read_with_base(path, seen=())
     for override in overrides:
         _apply_override(raw, override, str(path))
-    return validate_config(raw, str(path), registry)
+    return validate_config(raw, str(path), stages)
 
 
-def validate_config(raw: dict[str, Any], source: str, registry: Mapping[str, StageDef]) -> PipelineConfig:
+def validate_config(raw: dict[str, Any], source: str, stages: Mapping[str, StageDef]) -> PipelineConfig:
     """Validate plain data into a PipelineConfig; every problem found is reported with its key path."""
     if not isinstance(raw, dict):
         raise ConfigError(source, ["<top>: the config must be a mapping"])
@@ -140,7 +139,7 @@ def validate_config(raw: dict[str, Any], source: str, registry: Mapping[str, Sta
             if not isinstance(entry, dict):
                 problems.append(f"stages.{name}: expected a mapping, got {type(entry).__name__}")
                 continue
-            params, errs = _validate_params(name, entry, registry)
+            params, errs = _validate_params(name, entry, stages)
             problems += errs
             if params is not None:
                 params_by_stage[name] = params
@@ -157,16 +156,16 @@ def validate_config(raw: dict[str, Any], source: str, registry: Mapping[str, Sta
     return config
 
 
-def _validate_params(name: str, entry: dict, registry: Mapping[str, StageDef]) -> tuple[StageParams | None, list[str]]:
+def _validate_params(name: str, entry: dict, stages: Mapping[str, StageDef]) -> tuple[StageParams | None, list[str]]:
     stage_type = entry.get("type")
     if stage_type is None:
         return None, []  # PipelineConfig reports the missing type
-    if stage_type not in registry:
-        valid = ", ".join(sorted(registry))
+    if stage_type not in stages:
+        valid = ", ".join(sorted(stages))
         return None, [f"stages.{name}.type: unknown stage type {stage_type!r}; valid types: {valid}"]
     params = {k: v for k, v in entry.items() if k not in ENGINE_KEYS}
     try:
-        return registry[stage_type].params.model_validate(params), []
+        return stages[stage_type].params.model_validate(params), []
     except ValidationError as exc:
         return None, format_errors(exc, prefix=f"stages.{name}.")
 

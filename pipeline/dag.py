@@ -7,11 +7,11 @@ changing one stage changes the keys of exactly that stage and its descendants.
 from __future__ import annotations
 
 import graphlib
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Mapping
 
 from pipeline.config import ConfigError, PipelineConfig, StageSpec
+from pipeline.graph import Graph, InputRef, Node
 from pipeline.keys import code_digest, compute_keys
 from pipeline.references import ReferenceResolver
 from pipeline.stage import StageDef
@@ -19,58 +19,7 @@ from pipeline.stage import StageDef
 __all__ = ["Graph", "InputRef", "Node", "build_graph", "code_digest", "select"]
 
 
-@dataclass(frozen=True)
-class InputRef:
-    """An upstream output a stage consumes."""
-
-    stage: str
-    output: str
-
-
-@dataclass
-class Node:
-    name: str
-    spec: StageSpec
-    stage_def: StageDef
-    inputs: dict[str, InputRef]
-    key: str = ""
-    pins: dict[str, str] = field(default_factory=dict)  # moving references fixed for this run (pipeline.keys)
-
-
-@dataclass
-class Graph:
-    nodes: dict[str, Node]
-    order: list[str] = field(default_factory=list)
-
-    def parents(self, name: str) -> set[str]:
-        return {ref.stage for ref in self.nodes[name].inputs.values()}
-
-    def ancestors(self, name: str) -> set[str]:
-        seen: set[str] = set()
-        stack = list(self.parents(name))
-        while stack:
-            current = stack.pop()
-            if current not in seen:
-                seen.add(current)
-                stack.extend(self.parents(current))
-        return seen
-
-    def descendants(self, name: str) -> set[str]:
-        children = {n: set() for n in self.nodes}
-        for node in self.nodes.values():
-            for ref in node.inputs.values():
-                children[ref.stage].add(node.name)
-        seen: set[str] = set()
-        stack = list(children[name])
-        while stack:
-            current = stack.pop()
-            if current not in seen:
-                seen.add(current)
-                stack.extend(children[current])
-        return seen
-
-
-def build_graph(config: PipelineConfig, registry: Mapping[str, StageDef] | None = None,
+def build_graph(config: PipelineConfig, stages: Mapping[str, StageDef],
                 resolver: ReferenceResolver | None = None, code_root: Path | None = None) -> Graph:
     """Validate stage types, input references and acyclicity; compute order and cache keys.
 
@@ -78,16 +27,14 @@ def build_graph(config: PipelineConfig, registry: Mapping[str, StageDef] | None 
     does not resolve is a ConfigError naming its key path; without one they are keyed as written (enough
     to validate a graph). ``code_root``: digest the code of a project copy instead of this checkout.
     """
-    if registry is None:
-        from stages import STAGES as registry
     problems: list[str] = []
     nodes: dict[str, Node] = {}
     for name, spec in config.stages.items():
-        stage_def = registry.get(spec.type)
+        stage_def = stages.get(spec.type)
         if stage_def is None:
-            problems.append(f"stages.{name}.type: unknown stage type {spec.type!r}; valid types: {', '.join(sorted(registry))}")
+            problems.append(f"stages.{name}.type: unknown stage type {spec.type!r}; valid types: {', '.join(sorted(stages))}")
             continue
-        nodes[name] = Node(name, spec, stage_def, _parse_inputs(name, spec, config, registry, problems))
+        nodes[name] = Node(name, spec, stage_def, _parse_inputs(name, spec, config, stages, problems))
     if problems:
         raise ConfigError(config.name, problems)
     graph = Graph(nodes)
@@ -103,7 +50,7 @@ def build_graph(config: PipelineConfig, registry: Mapping[str, StageDef] | None 
     return graph
 
 
-def _parse_inputs(name: str, spec: StageSpec, config: PipelineConfig, registry: Mapping[str, StageDef], problems: list[str]) -> dict[str, InputRef]:
+def _parse_inputs(name: str, spec: StageSpec, config: PipelineConfig, stages: Mapping[str, StageDef], problems: list[str]) -> dict[str, InputRef]:
     refs: dict[str, InputRef] = {}
     for input_name, text in spec.inputs.items():
         where = f"stages.{name}.inputs.{input_name}"
@@ -115,7 +62,7 @@ def _parse_inputs(name: str, spec: StageSpec, config: PipelineConfig, registry: 
             problems.append(f"{where}: a stage cannot consume its own output")
             continue
         up_spec = config.stages[upstream]
-        declared = _declared_outputs(registry.get(up_spec.type), up_spec)
+        declared = _declared_outputs(stages.get(up_spec.type), up_spec)
         if not output:
             if declared is not None and len(declared) != 1:
                 problems.append(f"{where}: stage {upstream!r} has outputs {declared}; name one as '{upstream}.<output>'")

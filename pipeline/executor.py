@@ -187,7 +187,7 @@ class Executor:
         run = self._child_run(step, cache_hit=False)
         attempt = uuid.uuid4().hex[:8]
         task = StageTask(
-            name=step.name, stage_type=node.spec.type, key=node.key, version=node.stage_def.version,
+            name=step.name, stage_type=node.spec.type, stage_def=node.stage_def, key=node.key, version=node.stage_def.version,
             code=code_digest(node.stage_def), params=pinned_params(node),
             inputs={n: (r.stage, self.graph.nodes[r.stage].key, r.output) for n, r in node.inputs.items()},
             store=self.store, run=run, num_cpus=res.num_cpus, num_gpus=res.num_gpus,

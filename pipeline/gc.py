@@ -20,11 +20,13 @@ import time
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Mapping
 
 import pyarrow.fs as pafs
 
 from pipeline.artifacts import ATTEMPT_PREFIX, MARKER, STAGING_PREFIX, TRASH_PREFIX, ArtifactStore, staging_home
 from pipeline.attempts import ATTEMPT_FILE, owner_state
+from pipeline.stage import StageDef
 
 DEFAULT_GRACE_H = 6.0
 
@@ -203,13 +205,14 @@ def gc_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main_gc(argv: list[str]) -> int:
-    """List (and unless --dry-run, remove) garbage under the artifact roots; exit 2 on a bad config or root."""
+def main_gc(argv: list[str], stages: Mapping[str, StageDef]) -> int:
+    """List (and unless --dry-run, remove) garbage under the artifact roots; exit 2 on a bad config or root.
+    ``stages``: the stage registry the configs are validated and keyed with."""
     from pipeline.config import ConfigError
 
     args = gc_parser().parse_args(argv)
     try:
-        roots = _roots(args)
+        roots = _roots(args, stages)
         stores = {root: ArtifactStore(root) for root in roots}
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
@@ -230,7 +233,7 @@ def main_gc(argv: list[str]) -> int:
     return 0
 
 
-def _roots(args: argparse.Namespace) -> dict[str, set[tuple[str, str]] | None]:
+def _roots(args: argparse.Namespace, stages: Mapping[str, StageDef]) -> dict[str, set[tuple[str, str]] | None]:
     """Artifact root -> the (stage, key) pairs that configs using it reference (None: no config names it)."""
     from pipeline import paths
     from pipeline.config import PipelineConfig, load_config
@@ -238,8 +241,8 @@ def _roots(args: argparse.Namespace) -> dict[str, set[tuple[str, str]] | None]:
 
     roots: dict[str, set[tuple[str, str]] | None] = defaultdict(set)
     for path in (p for group in args.configs for p in group):
-        config = load_config(path)
-        graph, _ = keyed_graph(config, None)  # the keys a run of the config uses (references resolved)
+        config = load_config(path, stages)
+        graph, _ = keyed_graph(config, stages, None)  # the keys a run of the config uses (references resolved)
         root = args.root or paths.resolve_root(config.artifact_root)
         roots[root] |= {(name, node.key) for name, node in graph.nodes.items()}
     if not roots:

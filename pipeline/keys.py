@@ -32,7 +32,7 @@ from pipeline.references import ReferenceResolver, UnresolvedReference
 from pipeline.stage import StageDef, StageParams
 
 if TYPE_CHECKING:
-    from pipeline.dag import Graph, Node
+    from pipeline.graph import Graph, Node
 
 log = logging.getLogger("pipeline")
 

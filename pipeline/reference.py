@@ -2,18 +2,18 @@
 from __future__ import annotations
 
 import re
-from typing import Any
+from typing import Any, Mapping
 
 from pydantic import BaseModel
 
+from pipeline.stage import StageDef
 
-def stage_reference(registry: dict | None = None) -> str:
-    """Markdown: for each stage type, its description, outputs and params with types and defaults."""
-    if registry is None:
-        from stages import STAGES as registry
+
+def stage_reference(stages: Mapping[str, StageDef]) -> str:
+    """Markdown: for each stage type of ``stages``, its description and params with types and defaults."""
     parts = []
-    for name in sorted(registry):
-        stage = registry[name]
+    for name in sorted(stages):
+        stage = stages[name]
         parts.append(f"### `{name}`\n\n{stage.description or (stage.fn.__doc__ or '').strip().splitlines()[0]}\n")
         parts.append("| key | type | default | meaning |\n|---|---|---|---|")
         parts.extend(_param_rows(stage.params))

@@ -73,7 +73,7 @@ class ReferenceResolver:
         if self.tracking_uri is None:
             raise UnresolvedReference("an MLflow URI needs the pipeline's tracking URI, and none was given")
         if self._client is None:
-            from pipeline.registry import registry_client
+            from pipeline.model_uris import registry_client
 
             self._client = registry_client(self.tracking_uri)
         return self._client
@@ -81,14 +81,14 @@ class ReferenceResolver:
     def _registered_model(self, uri: str) -> dict[str, Any]:
         from mlflow.exceptions import MlflowException
 
-        from pipeline import registry
+        from pipeline import model_uris
 
-        match = registry._MODELS_URI.match(uri)
+        match = model_uris.MODELS_URI.match(uri)
         if match is None:
             raise UnresolvedReference(f"{uri!r} is not models:/NAME@ALIAS or models:/NAME/VERSION")
         client = self._mlflow()
         try:
-            registry.check_model_uri(uri, client)  # names the registered models and aliases when it fails
+            model_uris.check_model_uri(uri, client)  # names the registered models and aliases when it fails
             if match["alias"]:
                 version = client.get_model_version_by_alias(match["name"], match["alias"])
             elif match["version"] == "latest":
@@ -96,7 +96,7 @@ class ReferenceResolver:
                 version = max(found, key=lambda v: int(v.version))
             else:
                 version = client.get_model_version(match["name"], match["version"])
-        except registry.ModelNotFound as exc:
+        except model_uris.ModelNotFound as exc:
             raise UnresolvedReference(str(exc)) from None  # with the list of what the registry holds
         except (MlflowException, ValueError) as exc:
             raise UnresolvedReference(f"{uri!r}: {_first_line(exc)}") from None

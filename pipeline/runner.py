@@ -7,7 +7,7 @@ import sys
 from contextlib import ExitStack, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import ContextManager
+from typing import ContextManager, Mapping
 
 import yaml
 
@@ -20,6 +20,7 @@ from pipeline.executor import Executor, PipelineFailed, RunReport, format_plan, 
 from pipeline.interrupts import StopFlag, interrupt_handlers
 from pipeline.redact import redact, redact_argv, redact_uri
 from pipeline.references import ReferenceResolver
+from pipeline.stage import StageDef
 from pipeline.tracking import TrackingClient, start_sink, uses_sink
 
 log = logging.getLogger("pipeline")
@@ -47,10 +48,11 @@ class Invocation:
     tracking_uri: str
 
 
-def prepare(options: RunOptions) -> Invocation:
-    """Everything that can fail before running: config, graph (references resolved), selection."""
-    config = load_config(options.config, options.overrides)
-    graph, uri = keyed_graph(config, options.tracking_uri)
+def prepare(options: RunOptions, stages: Mapping[str, StageDef]) -> Invocation:
+    """Everything that can fail before running: config, graph (references resolved), selection;
+    ``stages`` is the stage registry the config's types name."""
+    config = load_config(options.config, stages, options.overrides)
+    graph, uri = keyed_graph(config, stages, options.tracking_uri)
     names = select(graph, options.only or None, options.until)
     for name in options.force:
         select(graph, [name])  # validates the name
@@ -58,19 +60,20 @@ def prepare(options: RunOptions) -> Invocation:
     return Invocation(config, graph, store, names, uri)
 
 
-def keyed_graph(config: PipelineConfig, tracking_uri: str | None) -> tuple[Graph, str]:
+def keyed_graph(config: PipelineConfig, stages: Mapping[str, StageDef], tracking_uri: str | None) -> tuple[Graph, str]:
     """The config's graph, its references resolved against its MLflow store, and that store's URI:
     ``tracking_uri`` (the command line's), else the config's, else the default."""
     uri = tracking_uri or config.tracking_uri or paths.default_tracking_uri()
-    return build_graph(config, resolver=ReferenceResolver(uri)), uri
+    return build_graph(config, stages, resolver=ReferenceResolver(uri)), uri
 
 
-def run_pipeline(options: RunOptions, console: Console | None = None) -> RunReport:
-    """Run (or, with dry_run, print) the pipeline; raises PipelineFailed naming failed stages.
+def run_pipeline(options: RunOptions, stages: Mapping[str, StageDef], console: Console | None = None) -> RunReport:
+    """Run (or, with dry_run, print) the pipeline whose stage types ``stages`` defines; raises
+    PipelineFailed naming failed stages.
 
     With a ``console`` (the command line's), worker output and other libraries' logs go to its log
     file and the user sees stage events and progress; without one, output is left as it is."""
-    inv = prepare(options)
+    inv = prepare(options, stages)
     plan = make_plan(inv.graph, inv.store, inv.names, options.force, inv.tracking_uri)
     print(f"pipeline {inv.config.name}: {len(plan)} stages, artifacts in {inv.store.root}")
     print(format_plan(plan, inv.graph), flush=True)
@@ -143,6 +146,15 @@ def init_ray(config: PipelineConfig, quiet: bool = False) -> str:
             ray.init(num_cpus=config.ray.num_cpus, num_gpus=config.ray.num_gpus, include_dashboard=False, _node_ip_address="127.0.0.1",
                      logging_level=level, runtime_env={"env_vars": {"PYTHONPATH": _pythonpath()}})
     return ray.get_runtime_context().gcs_address
+
+
+def shutdown_ray() -> None:
+    """Stop the Ray this process started or joined, if any (a command's last step, whatever happened)."""
+    if "ray" in sys.modules:
+        import ray
+
+        if ray.is_initialized():
+            ray.shutdown()
 
 
 def _pythonpath() -> str:

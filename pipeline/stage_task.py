@@ -14,7 +14,7 @@ from pipeline.artifacts import ArtifactStore, Committed, describe_output
 from pipeline.context import RayStageContext
 from pipeline.environment import environment_tags, library_versions
 from pipeline.redact import redact
-from pipeline.stage import StageParams, StageResult
+from pipeline.stage import StageDef, StageParams, StageResult
 from pipeline.tracking import RunLogger
 
 
@@ -24,6 +24,9 @@ class StageTask:
 
     name: str
     stage_type: str
+    # The StageDef itself, not a name to look up in a registry inside the worker: the engine knows no
+    # registry, and cloudpickle sends the stage's module-level function and params class by reference.
+    stage_def: StageDef
     key: str
     version: str
     code: str
@@ -41,9 +44,7 @@ class StageTask:
 
 def execute_stage(task: StageTask) -> dict[str, Any]:
     """Run one stage into a staging folder, then commit it; returns the manifest."""
-    from stages import STAGES
-
-    stage_def = STAGES[task.stage_type]
+    stage_def = task.stage_def
     if task.run is not None:
         # Code inside the stage that resolves runs:/ or models:/ URIs must see this run's store,
         # not MLflow's default (a relative sqlite file in the worker's working dir).

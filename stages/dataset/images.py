@@ -6,8 +6,9 @@ MLT and TextOCR carry such tags; applying them (OpenCV's and browsers' default) 
 from its own polygons. OpenCV is told so with ``IMREAD_IGNORE_ORIENTATION``; PIL never applies the tag on
 open, so its header sizes are stored-frame sizes too.
 
-The one exception is an image a user hands to ``pipeline/infer.py``: there the upright view the user expects
-may be asked for (``frame="exif_applied"``), and the output says which frame its polygons are in.
+The one exception is an image a user hands to ``python -m pipeline infer`` (``stages/evaluate/infer.py``):
+there the upright view the user expects may be asked for (``frame="exif_applied"``), and the output says
+which frame its polygons are in.
 
 Readers:
 - ``read_image`` / ``decode_image``: a file / encoded bytes -> BGR (H, W, 3) or grayscale (H, W) uint8;

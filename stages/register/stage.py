@@ -23,7 +23,7 @@ root. The version is tagged with:
 - ``champion.*``: the comparison with the current champion on ``benchmark_metric``.
 
 It gets the alias ``candidate``; ``champion`` moves to it only when it beats the current champion on
-``benchmark_metric`` measured on the same test set with the same protocol (see ``pipeline.registry``).
+``benchmark_metric`` measured on the same test set with the same protocol (see ``models.registry``).
 
 Tracking: the stage needs an MLflow run. Under the engine it uses its own stage run (and the
 pipeline's tracking URI); ``tracking_uri`` is ignored there. Called directly (``LocalContext``, no
@@ -46,7 +46,7 @@ OUTPUT = "registration.json"
 
 def run(params: RegisterParams, inputs: dict[str, Path], out_dir: Path, ctx: StageContext) -> StageResult:
     """Log the checkpoint on an MLflow run, register it, move the aliases; write ``registration.json``."""
-    from pipeline import registry
+    from models import registry
 
     unknown = sorted(set(inputs) - set(INPUTS))
     if "model" not in inputs or unknown:
@@ -59,7 +59,7 @@ def run(params: RegisterParams, inputs: dict[str, Path], out_dir: Path, ctx: Sta
     run_id, tracking_uri = _mlflow_run(params, ctx, checkpoint)
     client = registry.registry_client(tracking_uri)
     run = client.get_run(run_id)
-    tags = {**version_tags(checkpoint, sha), **registry.metric_tags(metrics), **run_context_tags(client, run),
+    tags = {**registry.version_tags(checkpoint, sha), **registry.metric_tags(metrics), **run_context_tags(client, run),
             **registry.lineage_digests([Path(p) for p in inputs.values()]),
             **(registry.evaluation_tags(Path(inputs["eval"]), protocol) if "eval" in inputs else {})}
     source = f"{run.info.artifact_uri.rstrip('/')}/model"
@@ -101,16 +101,6 @@ def _check_same_model(sha: str, eval_models: dict[str, Any]) -> None:
     if evaluated and evaluated != sha:
         raise ValueError(f"register: the 'eval' report scored a model with sha256 {evaluated[:12]}..., not the "
                          f"'model' input ({sha[:12]}...); wire eval to the evaluation of this model")
-
-
-def version_tags(checkpoint: Path, sha: str) -> dict[str, Any]:
-    """What the checkpoint says about itself: digest, step, architecture."""
-    from models.checkpoint import load_checkpoint
-
-    ckpt = load_checkpoint(checkpoint)
-    cfg = ckpt["model_config"]
-    return {"model.sha256": sha, "model.step": ckpt["step"], "model.arch": cfg.get("arch"),
-            "model.backbone": cfg.get("backbone", {}).get("name")}
 
 
 def run_context_tags(client: Any, run: Any) -> dict[str, str]:
@@ -165,13 +155,13 @@ def still_registered(manifest: dict[str, Any], tracking_uri: str | None) -> bool
     the stage when it does not (a wiped or replaced store)."""
     from mlflow.exceptions import MlflowException
 
-    from pipeline import registry
+    from pipeline.model_uris import registry_client
 
     extra = manifest.get("extra", {})
     if tracking_uri is None or "name" not in extra:
         return True  # nothing to check against
     try:
-        version = registry.registry_client(tracking_uri).get_model_version(extra["name"], str(extra["version"]))
+        version = registry_client(tracking_uri).get_model_version(extra["name"], str(extra["version"]))
     except MlflowException as exc:
         if exc.error_code == "RESOURCE_DOES_NOT_EXIST" or "not found" in str(exc):
             return False

@@ -43,14 +43,15 @@ def main() -> None:
     import ray
 
     from pipeline.runner import RunOptions, run_pipeline
+    from stages import STAGES
 
     logging.basicConfig(level=logging.WARNING)
     tmp = Path(tempfile.mkdtemp(prefix="bench-engine-"))
     config = ten_stage_config(tmp)
     options = RunOptions(str(config), tracking_uri=f"sqlite:///{tmp / 'mlruns.db'}")
     ray_start = timed(lambda: ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING", _node_ip_address="127.0.0.1"))
-    cold = timed(lambda: run_pipeline(options))
-    hits = timed(lambda: run_pipeline(options))
+    cold = timed(lambda: run_pipeline(options, STAGES))
+    hits = timed(lambda: run_pipeline(options, STAGES))
     ray.shutdown()
     cmd = [sys.executable, str(ROOT / "pipeline" / "run.py"), "--config", str(config), "--tracking-uri", options.tracking_uri]
     whole = timed(lambda: subprocess.run(cmd, check=True, capture_output=True))

@@ -60,9 +60,9 @@ def folder_keys(tmp: Path) -> dict[str, float]:
     config = validate_config({"name": "bench-keys", "stages": {"data": {"type": "download", "name": "ds", "path": str(data)}}},
                              "bench", STAGES)
     cache_file = tmp / "digests.sqlite"
-    cold, _ = timed(lambda: build_graph(config, resolver=ReferenceResolver(None, DigestCache(cache_file))))
+    cold, _ = timed(lambda: build_graph(config, STAGES, resolver=ReferenceResolver(None, DigestCache(cache_file))))
     warm_cache = DigestCache(cache_file)
-    warm, _ = timed(lambda: build_graph(config, resolver=ReferenceResolver(None, warm_cache)))
+    warm, _ = timed(lambda: build_graph(config, STAGES, resolver=ReferenceResolver(None, warm_cache)))
     assert warm_cache.hashed == 0 and warm_cache.reused == FILES
     return {"keys_10k_files_cold_cache_s": cold, "keys_10k_files_warm_cache_s": warm}
 
@@ -72,8 +72,9 @@ def complete_outputs(config: Path, uri: str) -> None:
     from mlflow import MlflowClient
 
     from pipeline.runner import RunOptions, prepare
+    from stages import STAGES
 
-    inv = prepare(RunOptions(str(config), tracking_uri=uri))
+    inv = prepare(RunOptions(str(config), tracking_uri=uri), STAGES)
     client = MlflowClient(uri, uri)
     experiment = client.create_experiment("bench-register", artifact_location=(Path(inv.store.root).parent / "mlartifacts").as_uri())
     run_id = client.create_run(experiment).info.run_id
@@ -96,15 +97,16 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-keys-"))
     os.environ["SCENETEXT_HOME"] = str(tmp)  # the digest cache and default stores land here
     from pipeline.runner import RunOptions, prepare, run_pipeline
+    from stages import STAGES
 
     config = quickstart_copy(tmp)
     uri = f"sqlite:///{tmp / 'mlruns.db'}"
     results: dict[str, float] = {}
-    results["keys_quickstart_first_in_process_s"], _ = timed(lambda: prepare(RunOptions(str(config), tracking_uri=uri)))
-    results["keys_quickstart_again_s"], _ = timed(lambda: prepare(RunOptions(str(config), tracking_uri=uri)))
+    results["keys_quickstart_first_in_process_s"], _ = timed(lambda: prepare(RunOptions(str(config), tracking_uri=uri), STAGES))
+    results["keys_quickstart_again_s"], _ = timed(lambda: prepare(RunOptions(str(config), tracking_uri=uri), STAGES))
     results.update(folder_keys(tmp))
     complete_outputs(config, uri)
-    results["all_hits_quickstart_run_pipeline_s"], report = timed(lambda: run_pipeline(RunOptions(str(config), tracking_uri=uri)))
+    results["all_hits_quickstart_run_pipeline_s"], report = timed(lambda: run_pipeline(RunOptions(str(config), tracking_uri=uri), STAGES))
     assert report.count("hit") == len(report.outcomes) == 8, report.outcomes
     cmd = [sys.executable, str(ROOT / "pipeline" / "run.py"), "--config", str(config), "--tracking-uri", uri]
     results["all_hits_quickstart_whole_command_s"], done = timed(lambda: subprocess.run(cmd, capture_output=True, text=True))

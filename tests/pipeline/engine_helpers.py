@@ -2,24 +2,28 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Mapping
 
 import yaml
 from mlflow import MlflowClient
 
 from pipeline.runner import RunOptions, run_pipeline
+from pipeline.stage import StageDef
+from stages import STAGES
 
 
 class Project:
     """A config, artifact root and SQLite MLflow store in one temp folder."""
 
-    def __init__(self, root: Path, stages: dict, name: str = "enginetest"):
+    def __init__(self, root: Path, stages: dict, name: str = "enginetest", registry: Mapping[str, StageDef] = STAGES):
         self.root = root
+        self.registry = registry  # the stage types the config's ``type:`` names
         self.config = root / "pipeline.yaml"
         self.tracking_uri = f"sqlite:///{root / 'mlruns.db'}"
         self.config.write_text(yaml.safe_dump({"name": name, "artifact_root": str(root / "artifacts"), "stages": stages}))
 
     def run(self, *overrides: str, **options):
-        return run_pipeline(RunOptions(str(self.config), list(overrides), tracking_uri=self.tracking_uri, **options))
+        return run_pipeline(RunOptions(str(self.config), list(overrides), tracking_uri=self.tracking_uri, **options), self.registry)
 
     def manifest(self, report, stage: str) -> dict:
         return report.outcomes[stage].manifest

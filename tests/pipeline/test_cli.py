@@ -3,12 +3,11 @@ from __future__ import annotations
 
 import yaml
 
-from pipeline.cli import main
+from stages import STAGES
+from tests.commands import main
 
 
 def test_stages_command_prints_every_registered_stage(capsys):
-    from stages import STAGES
-
     assert main(["stages"]) == 0
     out = capsys.readouterr().out
     for name in STAGES:

@@ -5,6 +5,7 @@ import pytest
 import yaml
 
 from pipeline.config import ConfigError, load_config
+from stages import STAGES
 
 
 def write(path, data):
@@ -18,12 +19,12 @@ def base_config(**stage_a):
 
 def problems_of(path, overrides=()):
     with pytest.raises(ConfigError) as info:
-        load_config(path, list(overrides))
+        load_config(path, STAGES, list(overrides))
     return info.value.problems
 
 
 def test_valid_config_loads_typed_params(tmp_path):
-    config = load_config(write(tmp_path / "c.yaml", base_config(message="hi", sleep_s=0.5)))
+    config = load_config(write(tmp_path / "c.yaml", base_config(message="hi", sleep_s=0.5)), STAGES)
     assert config.stages["a"].params.message == "hi"
     assert config.stages["a"].params.sleep_s == 0.5
     assert config.stages["b"].inputs == {"up": "a"}
@@ -60,7 +61,7 @@ def test_unknown_top_level_key_and_unknown_type(tmp_path):
 
 def test_set_overrides_any_key_with_yaml_values(tmp_path):
     path = write(tmp_path / "c.yaml", base_config())
-    config = load_config(path, ["stages.a.sleep_s=2", "stages.a.message=hello world", "artifact_root=/x/y", "stages.b.resources.num_cpus=0.5"])
+    config = load_config(path, STAGES, ["stages.a.sleep_s=2", "stages.a.message=hello world", "artifact_root=/x/y", "stages.b.resources.num_cpus=0.5"])
     assert config.stages["a"].params.sleep_s == 2.0
     assert config.stages["a"].params.message == "hello world"
     assert config.artifact_root == "/x/y"
@@ -77,7 +78,7 @@ def test_set_with_bad_value_names_the_key(tmp_path):
 def test_extends_merges_base_and_overrides_it(tmp_path):
     write(tmp_path / "base.yaml", {"name": "base", "artifact_root": "/base", "stages": {"a": {"type": "smoke", "message": "from-base", "sleep_s": 1}}})
     child = write(tmp_path / "child.yaml", {"extends": "base.yaml", "name": "child", "stages": {"a": {"message": "from-child"}, "z": {"type": "smoke"}}})
-    config = load_config(child)
+    config = load_config(child, STAGES)
     assert config.name == "child" and config.artifact_root == "/base"
     assert config.stages["a"].params.message == "from-child" and config.stages["a"].params.sleep_s == 1
     assert set(config.stages) == {"a", "z"}
@@ -92,5 +93,5 @@ def test_extends_cycle_and_missing_file(tmp_path):
 
 def test_digest_changes_with_params(tmp_path):
     path = write(tmp_path / "c.yaml", base_config())
-    assert load_config(path).digest() == load_config(path).digest()
-    assert load_config(path).digest() != load_config(path, ["stages.a.message=other"]).digest()
+    assert load_config(path, STAGES).digest() == load_config(path, STAGES).digest()
+    assert load_config(path, STAGES).digest() != load_config(path, STAGES, ["stages.a.message=other"]).digest()

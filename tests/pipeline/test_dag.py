@@ -9,7 +9,7 @@ from stages import STAGES
 
 
 def graph_of(stages, overrides=None):
-    return build_graph(validate_config({"name": "t", "stages": stages}, "test", STAGES))
+    return build_graph(validate_config({"name": "t", "stages": stages}, "test", STAGES), STAGES)
 
 
 DIAMOND = {

@@ -18,9 +18,10 @@ from pipeline.config import load_config
 from pipeline.dag import build_graph
 from pipeline.gc import format_size, main_gc
 from pipeline.runner import RunOptions, prepare
+from stages import STAGES
 from tests.pipeline.s3_server import s3  # noqa: F401  (the fixture)
 
-STAGES = {"a": {"type": "smoke", "message": "first"}, "b": {"type": "smoke", "inputs": {"up": "a"}}}
+RECIPE = {"a": {"type": "smoke", "message": "first"}, "b": {"type": "smoke", "inputs": {"up": "a"}}}
 
 
 def dead_owner(attempt: str) -> bytes:
@@ -50,8 +51,8 @@ def garden(request, tmp_path, monkeypatch):
     (tmp_path / "tmp").mkdir()
     root = str(tmp_path / "artifacts") if request.param == "local" else request.getfixturevalue("s3").root("gc")
     config = tmp_path / "pipeline.yaml"
-    config.write_text(yaml.safe_dump({"name": "gctest", "artifact_root": root, "stages": STAGES}))
-    keys = {name: node.key for name, node in build_graph(load_config(config)).nodes.items()}
+    config.write_text(yaml.safe_dump({"name": "gctest", "artifact_root": root, "stages": RECIPE}))
+    keys = {name: node.key for name, node in build_graph(load_config(config, STAGES), STAGES).nodes.items()}
     store = ArtifactStore(root)
     fs, base = store.filesystem, store.base
     for stage, key in keys.items():
@@ -108,7 +109,7 @@ def test_gc_lists_then_removes_exactly_the_garbage(garden, capsys):
     expected = {(store.display_uri(p) if fs_of(p) is fs else Path(p).as_uri()): kind for p, kind in garbage.items()}
     expected_bytes = {p: sizes_under(fs_of(p), p) for p in garbage}
     before = everything(fs, store.base) + everything(local, str(live.local_dir.parent))
-    assert main_gc(["--config", str(config), "--dry-run"]) == 0
+    assert main_gc(["--config", str(config), "--dry-run"], STAGES) == 0
     out = capsys.readouterr().out
     rows = listed(out)
     output_uri = store.uri("a", "0" * 64)
@@ -120,11 +121,11 @@ def test_gc_lists_then_removes_exactly_the_garbage(garden, capsys):
     assert out.splitlines()[-1] == f"total: would remove {len(garbage)} folders, {format_size(total)} (dry run)"
     assert everything(fs, store.base) + everything(local, str(live.local_dir.parent)) == before, "a dry run removes nothing"
 
-    assert main_gc(["--config", str(config)]) == 0
+    assert main_gc(["--config", str(config)], STAGES) == 0
     after = everything(fs, store.base) + everything(local, str(live.local_dir.parent))
     removed = sorted(set(before) - set(after))
     assert removed == sorted({f for f in before if any(f.startswith(p + "/") for p in garbage)})
-    assert live.local_dir.exists() and store.is_complete("a", build_graph(load_config(config)).nodes["a"].key)
+    assert live.local_dir.exists() and store.is_complete("a", build_graph(load_config(config, STAGES), STAGES).nodes["a"].key)
     assert not store.is_complete("a", "0" * 64)
 
 
@@ -139,10 +140,10 @@ def test_gc_keeps_an_output_whose_key_depends_on_a_resolved_reference(tmp_path, 
     config.write_text(yaml.safe_dump({"name": "gcref", "artifact_root": str(tmp_path / "artifacts"),
                                       "tracking_uri": f"sqlite:///{tmp_path / 'mlruns.db'}",
                                       "stages": {"dl": {"type": "download", "name": "data", "path": str(data), "instructions": "-"}}}))
-    key = prepare(RunOptions(str(config))).graph.nodes["dl"].key
+    key = prepare(RunOptions(str(config)), STAGES).graph.nodes["dl"].key
     output = tmp_path / "artifacts" / "dl" / key
     output.mkdir(parents=True)
     (output / "_COMPLETE").write_text("{}")
     (output / "manifest.json").write_text("{}")
-    assert main_gc(["--config", str(config)]) == 0
+    assert main_gc(["--config", str(config)], STAGES) == 0
     assert output.is_dir(), capsys.readouterr().out

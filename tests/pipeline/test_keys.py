@@ -36,7 +36,7 @@ def write_config(folder: Path, stages: dict, name: str = "keys") -> Path:
 
 def keys_of(config: Path, uri: str) -> dict[str, str]:
     """The keys a run of ``config`` against ``uri`` would use (what --dry-run prints)."""
-    graph = prepare(RunOptions(str(config), tracking_uri=uri)).graph
+    graph = prepare(RunOptions(str(config), tracking_uri=uri), STAGES).graph
     return {name: node.key for name, node in graph.nodes.items()}
 
 
@@ -77,15 +77,15 @@ def test_editing_an_imported_module_changes_that_stage_and_its_descendants_only(
     after = copy_project(tmp_path / "after")
     with open(after / edited, "a") as fh:
         fh.write("\n# an edit that changes no behaviour still changes the code\n")
-    keys_before = {n: node.key for n, node in build_graph(config, code_root=before).nodes.items()}
-    keys_after = {n: node.key for n, node in build_graph(config, code_root=after).nodes.items()}
+    keys_before = {n: node.key for n, node in build_graph(config, STAGES, code_root=before).nodes.items()}
+    keys_after = {n: node.key for n, node in build_graph(config, STAGES, code_root=after).nodes.items()}
     assert changed(keys_before, keys_after) == expected
 
 
 def test_an_untouched_copy_of_the_project_keys_like_the_checkout(tmp_path):
     config = validate_config({"name": "code", "stages": CODE_STAGES}, "test", STAGES)
-    copy = {n: node.key for n, node in build_graph(config, code_root=copy_project(tmp_path / "p")).nodes.items()}
-    assert copy == {n: node.key for n, node in build_graph(config).nodes.items()}
+    copy = {n: node.key for n, node in build_graph(config, STAGES, code_root=copy_project(tmp_path / "p")).nodes.items()}
+    assert copy == {n: node.key for n, node in build_graph(config, STAGES).nodes.items()}
 
 
 # --- models:/ and runs:/ ---------------------------------------------------------------------------
@@ -114,7 +114,7 @@ def test_a_stage_runs_on_the_version_its_key_was_computed_from(home, store):
     first, second = add_version(client, name, "a" * 64), add_version(client, name, "b" * 64)
     client.set_registered_model_alias(name, "champion", first)
     config = write_config(home, {"synth": SYNTH, "train": {**TRAIN, "init": f"models:/{name}@champion"}})
-    graph = prepare(RunOptions(str(config), tracking_uri=store)).graph
+    graph = prepare(RunOptions(str(config), tracking_uri=store), STAGES).graph
     client.set_registered_model_alias(name, "champion", second)  # moves after planning, before the stage runs
     assert pinned_params(graph.nodes["train"]).init == f"models:/{name}/{first}"
     assert graph.nodes["train"].spec.params.init == f"models:/{name}@champion"  # the config stays as written
@@ -181,15 +181,15 @@ def test_an_unchanged_folder_is_answered_by_the_digest_cache(tmp_path):
     config = validate_config({"name": "c", "stages": {"data": {"type": "download", "name": "ds", "path": str(data)}}},
                              "test", STAGES)
     cold = DigestCache(tmp_path / "digests.sqlite")
-    key = build_graph(config, resolver=ReferenceResolver(None, cold)).nodes["data"].key
+    key = build_graph(config, STAGES, resolver=ReferenceResolver(None, cold)).nodes["data"].key
     assert (cold.hashed, cold.reused) == (20, 0)
     warm = DigestCache(tmp_path / "digests.sqlite")  # a later run: a new process, the same cache file
-    assert build_graph(config, resolver=ReferenceResolver(None, warm)).nodes["data"].key == key
+    assert build_graph(config, STAGES, resolver=ReferenceResolver(None, warm)).nodes["data"].key == key
     assert (warm.hashed, warm.reused) == (0, 20)
     (data / "sub" / "img_0.txt").write_text("new")
     os.utime(data / "sub" / "img_0.txt", (OLD + 10, OLD + 10))
     after = DigestCache(tmp_path / "digests.sqlite")
-    assert build_graph(config, resolver=ReferenceResolver(None, after)).nodes["data"].key != key
+    assert build_graph(config, STAGES, resolver=ReferenceResolver(None, after)).nodes["data"].key != key
     assert (after.hashed, after.reused) == (1, 19)
 
 
@@ -219,7 +219,7 @@ def test_unresolvable_references_are_config_errors_naming_their_key_path(home, s
               "train": {**TRAIN, "init": "models:/no-such-model@champion"},
               "data": {"type": "download", "name": "ds", "path": "$KEYS_UNSET/data"}}
     with pytest.raises(ConfigError) as info:
-        prepare(RunOptions(str(write_config(home, stages)), dry_run=True, tracking_uri=store))
+        prepare(RunOptions(str(write_config(home, stages)), dry_run=True, tracking_uri=store), STAGES)
     problems = sorted(info.value.problems)
     assert [p.split(":")[0] for p in problems] == ["stages.data.path", "stages.synth.background_dir", "stages.train.init"]
     assert problems[0] == "stages.data.path: '$KEYS_UNSET/data': environment variable not set (expanded to '$KEYS_UNSET/data')"
@@ -229,7 +229,7 @@ def test_unresolvable_references_are_config_errors_naming_their_key_path(home, s
 
 # --- the register stage's registry ---------------------------------------------------------------
 def plan_action(config: Path, uri: str, stage: str, capsys) -> str:
-    run_pipeline(RunOptions(str(config), dry_run=True, tracking_uri=uri))
+    run_pipeline(RunOptions(str(config), dry_run=True, tracking_uri=uri), STAGES)
     out = capsys.readouterr().out
     fields = next(line.split() for line in out.splitlines() if line.split()[1:2] == [stage])
     return "cache hit" if fields[4] == "cache" else fields[4]  # columns: #, stage, type, key, action, inputs
@@ -241,7 +241,7 @@ def test_register_reruns_when_its_registry_no_longer_holds_the_version(home, sto
     stages = {"synth": SYNTH, "train": TRAIN,
               "register": {"type": "register", "inputs": {"model": "train.model"}, "name": "keys-det"}}
     config = write_config(home, stages)
-    inv = prepare(RunOptions(str(config), tracking_uri=store))
+    inv = prepare(RunOptions(str(config), tracking_uri=store), STAGES)
     # The register stage's output as a run against ``store`` leaves it: version N, made by the stage's run.
     client = MlflowClient(store, store)
     version = add_version(client, "keys-det", "c" * 64)
@@ -280,7 +280,7 @@ def test_a_hit_made_under_other_library_versions_stays_a_hit_and_is_reported(hom
     from pipeline.environment import library_versions
     from pipeline.executor import make_plan
 
-    inv = prepare(RunOptions(str(write_config(home, {"a": {"type": "smoke"}})), tracking_uri=None))
+    inv = prepare(RunOptions(str(write_config(home, {"a": {"type": "smoke"}})), tracking_uri=None), STAGES)
     staging = inv.store.begin("a", inv.graph.nodes["a"].key)
     older = {**library_versions(), "torch": "0.0.1"}
     inv.store.commit(staging, {"stage": "a", "key": inv.graph.nodes["a"].key, "outputs": {}, "environment": older})

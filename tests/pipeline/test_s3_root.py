@@ -12,6 +12,7 @@ from pipeline.artifacts import ArtifactRootError, ArtifactStore
 from pipeline.executor import PipelineFailed
 from pipeline.gc import find_local_staging, remove
 from pipeline.runner import RunOptions, prepare
+from stages import STAGES
 from tests.pipeline.engine_helpers import Project
 from tests.pipeline.s3_server import BUCKET, s3  # noqa: F401  (the fixture)
 
@@ -79,7 +80,7 @@ def test_killed_stage_on_s3_leaves_no_marker_and_next_run_completes(tmp_path, ra
     assert report.outcomes["a"].status == "done"
     assert keys_on_s3(fs, f"{BUCKET}/killed") == [f"a/{key}/_COMPLETE", *(f"a/{key}/attempt-{marker['attempt']}/{f}" for f in ("_ATTEMPT", "data/out.txt", "manifest.json"))]
     # The killed worker's local staging folder is left in the one known place, where gc finds it dead.
-    killed_key = prepare(RunOptions(str(project.config), ["stages.a.kill=true"])).graph.nodes["a"].key
+    killed_key = prepare(RunOptions(str(project.config), ["stages.a.kill=true"]), STAGES).graph.nodes["a"].key
     leftovers = [g for g in find_local_staging(grace_s=3600) if g.path not in earlier and Path(g.path).name.startswith(f"a-{killed_key[:16]}-")]
     assert len(leftovers) == 1 and "is gone" in leftovers[0].reason and (Path(leftovers[0].path) / "data" / "out.txt").exists()
     remove(None, leftovers[0])

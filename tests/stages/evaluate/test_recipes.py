@@ -8,6 +8,7 @@ from pathlib import Path
 
 from pipeline.config import load_config
 from pipeline.dag import build_graph
+from stages import STAGES
 
 ROOT = Path(__file__).resolve().parents[3]
 
@@ -17,10 +18,10 @@ def _last(graph) -> str:
 
 
 def test_totaltext_validates_and_evaluates_with_deteval():
-    config = load_config(ROOT / "configs" / "totaltext.yaml")
+    config = load_config(ROOT / "configs" / "totaltext.yaml", STAGES)
     for name in ("pretrain", "finetune"):
         assert config.stages[name].params.val_protocol == "deteval", name
-    graph = build_graph(config)
+    graph = build_graph(config, STAGES)
     assert _last(graph) == "evaluate"
     ev = config.stages["evaluate"]
     assert (ev.type, ev.params.protocol, ev.params.mode) == ("evaluate", "deteval", "poly")
@@ -30,9 +31,9 @@ def test_totaltext_validates_and_evaluates_with_deteval():
 
 
 def test_icdar2015_ends_with_an_evaluate_stage_writing_quads_for_the_rrc_site():
-    config = load_config(ROOT / "configs" / "icdar2015.yaml")
+    config = load_config(ROOT / "configs" / "icdar2015.yaml", STAGES)
     assert config.stages["finetune"].params.val_protocol == "icdar15"
-    graph = build_graph(config)
+    graph = build_graph(config, STAGES)
     assert _last(graph) == "evaluate"
     ev = config.stages["evaluate"].params
     # the RRC Task 1 page takes 8 integer coordinates a line, no score

@@ -5,13 +5,14 @@ from pathlib import Path
 
 from pipeline.config import load_config
 from pipeline.dag import build_graph
+from stages import STAGES
 
 CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 
 
 def test_quickstart_ssl_extends_the_quickstart_and_wires_the_ssl_branch():
-    config = load_config(CONFIGS / "quickstart_ssl.yaml")
-    graph = build_graph(config)
+    config = load_config(CONFIGS / "quickstart_ssl.yaml", STAGES)
+    graph = build_graph(config, STAGES)
     stages = config.stages
     assert {"pretrain", "mixtrain", "finetune"} <= set(stages)  # inherited from quickstart.yaml
     pl = stages["ssl_pseudo_label"]
@@ -31,8 +32,8 @@ def test_quickstart_ssl_extends_the_quickstart_and_wires_the_ssl_branch():
 
 
 def test_quickstart_pseudo_labels_its_unlabeled_split_with_an_ensemble_of_its_models():
-    config = load_config(CONFIGS / "quickstart.yaml")
-    graph = build_graph(config)
+    config = load_config(CONFIGS / "quickstart.yaml", STAGES)
+    graph = build_graph(config, STAGES)
     pl = config.stages["pseudo_label"]
     assert [pl.inputs[m] for m in pl.params.models] == ["finetune.model", "mixtrain.model"]
     assert pl.inputs["unlabeled"] == pl.inputs["ground_truth"] == "synth.unlabeled" and pl.params.tta.flip
@@ -42,8 +43,8 @@ def test_quickstart_pseudo_labels_its_unlabeled_split_with_an_ensemble_of_its_mo
 
 def test_i3cl_art_pseudo_labels_lsvt_test_images():
     path = CONFIGS / "i3cl_art.yaml"
-    config = load_config(path)
-    graph = build_graph(config)
+    config = load_config(path, STAGES)
+    graph = build_graph(config, STAGES)
     pl = config.stages["pseudo_label"]
     assert pl.params.gpus_per_shard > 0 and pl.params.tta.flip and len(pl.params.models) >= 2
     unlabeled = pl.inputs["unlabeled"].split(".")[0]

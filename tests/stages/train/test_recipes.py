@@ -7,21 +7,22 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.dag import build_graph
+from stages import STAGES
 
 CONFIGS = sorted((Path(__file__).resolve().parents[3] / "configs").glob("*.yaml"))
 
 
 @pytest.mark.parametrize("path", CONFIGS, ids=[p.stem for p in CONFIGS])
 def test_config_validates_and_builds_its_graph(path):
-    config = load_config(path)
-    graph = build_graph(config)
+    config = load_config(path, STAGES)
+    graph = build_graph(config, STAGES)
     assert set(graph.order) == set(config.stages)
     assert all(len(node.key) == 32 for node in graph.nodes.values())
 
 
 def test_three_stage_recipes_chain_their_checkpoints():
     for name in ("quickstart", "i3cl_art"):
-        graph = build_graph(load_config(Path(CONFIGS[0]).parent / f"{name}.yaml"))
+        graph = build_graph(load_config(Path(CONFIGS[0]).parent / f"{name}.yaml", STAGES), STAGES)
         for stage, upstream in (("mixtrain", "pretrain"), ("finetune", "mixtrain")):
             node = graph.nodes[stage]
             assert node.spec.params.init == "init"
@@ -30,7 +31,7 @@ def test_three_stage_recipes_chain_their_checkpoints():
 
 
 def test_i3cl_art_mixes_five_datasets_on_four_gpu_workers():
-    config = load_config(Path(CONFIGS[0]).parent / "i3cl_art.yaml")
+    config = load_config(Path(CONFIGS[0]).parent / "i3cl_art.yaml", STAGES)
     mix = config.stages["mixtrain"].params
     assert [d.input for d in mix.datasets] == ["rects", "rctw17", "lsvt", "mlt19", "art"]
     assert sum(mix.ratios()) == pytest.approx(1.0)

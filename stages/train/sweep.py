@@ -11,7 +11,7 @@ a choice pick lists or mappings). ``fixed:`` sets keys for every trial.
 How it runs:
 
 1. The stage's upstream stages run once through the engine and its cache (``pipeline.runner`` with
-   ``--only`` the stage's parents); their outputs are the inputs of every trial.
+   ``--only`` the stage's parents, and the stage registry the command was handed); their outputs are the inputs of every trial.
 2. Optuna proposes each trial's values; ASHA stops trials whose validation metric (``metric``, by
    default ``val_hmean``, reported by the train stage at every validation) lags at a rung. Rungs are
    counted in training steps (``grace_period``: default the first validation). To give ASHA a value at
@@ -28,7 +28,7 @@ How it runs:
    so the table, the summary line, ``best_config.yaml`` and the registered model name the same trial,
    value and step. Its full config is written as YAML (``best_config.yaml``, runnable with
    ``pipeline/run.py``), its model logged on its run and, with ``register_as:``, registered
-   (``pipeline.registry``).
+   (``models.registry``).
 
 Outputs land in ``--out`` (default ``<project home>/sweeps/<sweep name>``): ``best_config.yaml``,
 ``best_model/checkpoint.pt``, ``trials.csv``, ``space.yaml``; the sweep run holds them as artifacts.
@@ -45,15 +45,17 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Mapping
 
 import yaml
 from pydantic import ValidationError
 
 from pipeline.config import ENGINE_KEYS, ConfigError, PipelineConfig, format_errors
+from pipeline.plugins import Plugins
 from pipeline.redact import redact_argv
-from pipeline.sweep_space import SweepSpec, check_space, decode, trial_params, tune_space
-from pipeline.sweep_trial import TRIAL_RESOURCES, PlacementGroupJanitor, ReleaseOnTrialEnd, TrialJob, concurrency, run_trial
+from pipeline.stage import StageDef
+from stages.train.sweep_space import SweepSpec, check_space, decode, trial_params, tune_space
+from stages.train.sweep_trial import TRIAL_RESOURCES, PlacementGroupJanitor, ReleaseOnTrialEnd, TrialJob, concurrency, run_trial
 
 log = logging.getLogger("pipeline.sweep")
 
@@ -86,7 +88,7 @@ class SweepResult:
     trials: list[dict[str, Any]]
     best: dict[str, Any]
     best_config: Path
-    registration: Any = None  # pipeline.registry.Registration when registered
+    registration: Any = None  # models.registry.Registration when registered
 
 
 class SweepFailed(RuntimeError):
@@ -108,15 +110,16 @@ def load_spec(path: str, options: SweepOptions) -> SweepSpec:
         raise ConfigError(path, format_errors(exc, prefix="")) from None
 
 
-def run_sweep(options: SweepOptions) -> SweepResult:
-    """Validate, run the upstream stages, tune, then write, log and register the best trial."""
+def run_sweep(options: SweepOptions, stages: Mapping[str, StageDef]) -> SweepResult:
+    """Validate, run the upstream stages, tune, then write, log and register the best trial; ``stages`` is
+    the stage registry the recipe is validated and run with."""
     from pipeline import paths
     from pipeline.config import load_config
     from pipeline.runner import init_ray, keyed_graph
     from pipeline.tracking import TrackingClient, start_sink, uses_sink
 
-    config = load_config(options.config, options.overrides)
-    graph, uri = keyed_graph(config, options.tracking_uri)  # the keys run_pipeline will use
+    config = load_config(options.config, stages, options.overrides)
+    graph, uri = keyed_graph(config, stages, options.tracking_uri)  # the keys run_pipeline will use
     node = graph.nodes.get(options.stage)
     if node is None or node.spec.type != "train":
         found = f"a {node.spec.type} stage" if node else "not a stage"
@@ -129,7 +132,7 @@ def run_sweep(options: SweepOptions) -> SweepResult:
         check_space(base, spec, where)
     except ValueError as exc:
         raise ConfigError(options.space, [str(exc)]) from None
-    inputs, upstream_run = upstream_inputs(options, config, graph, uri)
+    inputs, upstream_run = upstream_inputs(options, stages, config, graph, uri)
     init_ray(config)
     sink = start_sink(uri) if uses_sink(uri) else None
     tracking = TrackingClient(uri, sink)
@@ -137,7 +140,7 @@ def run_sweep(options: SweepOptions) -> SweepResult:
     out_dir = Path(options.out) if options.out else paths.sweeps_dir() / name
     out_dir.mkdir(parents=True, exist_ok=True)
     try:
-        return _tune(options, config, spec, base, inputs, upstream_run, tracking, name, out_dir)
+        return _tune(options, stages, config, spec, base, inputs, upstream_run, tracking, name, out_dir)
     finally:
         if sink is not None:
             import ray
@@ -145,7 +148,7 @@ def run_sweep(options: SweepOptions) -> SweepResult:
             ray.kill(sink)
 
 
-def upstream_inputs(options: SweepOptions, config: PipelineConfig, graph: Any,
+def upstream_inputs(options: SweepOptions, stages: Mapping[str, StageDef], config: PipelineConfig, graph: Any,
                     uri: str) -> tuple[dict[str, str], str | None]:
     """Run the stage's parents (and what they need) through the engine's cache; the stage's input paths."""
     from pipeline import paths
@@ -155,20 +158,20 @@ def upstream_inputs(options: SweepOptions, config: PipelineConfig, graph: Any,
     parents = sorted(graph.parents(options.stage))
     run_id = None
     if parents:
-        report = run_pipeline(RunOptions(options.config, list(options.overrides), only=parents, tracking_uri=uri))
+        report = run_pipeline(RunOptions(options.config, list(options.overrides), only=parents, tracking_uri=uri), stages)
         run_id = report.parent_run_id
     store = ArtifactStore(paths.resolve_root(config.artifact_root))
     node = graph.nodes[options.stage]
     return {n: str(store.local_output(r.stage, graph.nodes[r.stage].key, r.output)) for n, r in node.inputs.items()}, run_id
 
 
-def _tune(options: SweepOptions, config: PipelineConfig, spec: SweepSpec, base: dict[str, Any], inputs: dict[str, str],
+def _tune(options: SweepOptions, stages: Mapping[str, StageDef], config: PipelineConfig, spec: SweepSpec, base: dict[str, Any], inputs: dict[str, str],
           upstream_run: str | None, tracking: Any, name: str, out_dir: Path) -> SweepResult:
     experiment_id = tracking.ensure_experiment(config.experiment or config.name)
     sweep_run = tracking.run(tracking.call("start_run", experiment_id, f"sweep:{options.stage}",
                                            _sweep_tags(options, config, name, upstream_run)))
     try:
-        result = _run_tuner(options, config, spec, base, inputs, tracking, experiment_id, sweep_run, name, out_dir)
+        result = _run_tuner(options, stages, config, spec, base, inputs, tracking, experiment_id, sweep_run, name, out_dir)
     except BaseException:
         sweep_run.end("FAILED")
         raise
@@ -176,7 +179,7 @@ def _tune(options: SweepOptions, config: PipelineConfig, spec: SweepSpec, base: 
     return result
 
 
-def _run_tuner(options: SweepOptions, config: PipelineConfig, spec: SweepSpec, base: dict[str, Any], inputs: dict[str, str],
+def _run_tuner(options: SweepOptions, stages: Mapping[str, StageDef], config: PipelineConfig, spec: SweepSpec, base: dict[str, Any], inputs: dict[str, str],
                tracking: Any, experiment_id: str, sweep_run: Any, name: str, out_dir: Path) -> SweepResult:
     import ray
     from ray import tune
@@ -215,7 +218,7 @@ def _run_tuner(options: SweepOptions, config: PipelineConfig, spec: SweepSpec, b
         ray.kill(janitor)
     trials = trial_rows(grid, spec, base, where)
     finish_trial_runs(tracking, experiment_id, sweep_run.run_id, trials)
-    return _conclude(options, config, spec, inputs, tracking, sweep_run, name, out_dir, trials)
+    return _conclude(options, stages, config, spec, inputs, tracking, sweep_run, name, out_dir, trials)
 
 
 def _sweep_tags(options: SweepOptions, config: PipelineConfig, name: str, upstream_run: str | None) -> dict[str, str]:
@@ -291,18 +294,17 @@ def best_config(config: PipelineConfig, stage: str, params: Any) -> dict[str, An
     return raw
 
 
-def _conclude(options: SweepOptions, config: PipelineConfig, spec: SweepSpec, inputs: dict[str, str], tracking: Any,
+def _conclude(options: SweepOptions, stages: Mapping[str, StageDef], config: PipelineConfig, spec: SweepSpec, inputs: dict[str, str], tracking: Any,
               sweep_run: Any, name: str, out_dir: Path, trials: list[dict[str, Any]]) -> SweepResult:
     from models.checkpoint import CHECKPOINT_FILE
     from pipeline.config import validate_config
-    from stages import STAGES
 
     write_trials_csv(out_dir / "trials.csv", trials, spec)
     best = pick_best(trials, spec)
     params = trial_params(config.stages[options.stage].params.model_dump(mode="json"), spec, best["values"],
                           f"stages.{options.stage}")
     raw = best_config(config, options.stage, params)
-    digest = validate_config(raw, "best config", STAGES).digest()
+    digest = validate_config(raw, "best config", stages).digest()
     config_file = out_dir / "best_config.yaml"
     config_file.write_text(f"# best trial {best['trial_id']} of sweep {name}: {spec.metric} = {best[spec.metric]} "
                            f"at step {best['step']} ({_how_it_ended(best)}); rule: {BEST_RULE}\n"
@@ -342,13 +344,12 @@ def _how_it_ended(trial: dict[str, Any]) -> str:
 def register_best(tracking_uri: str, spec: SweepSpec, best: dict[str, Any], model: Path, inputs: dict[str, str],
                   config_digest: str, name: str) -> Any:
     """Register the best trial's model (logged as ``model/`` on its run) under ``spec.register_as``."""
-    from pipeline import registry
+    from models import registry
     from pipeline.artifacts import file_sha256
     from pipeline.paths import git_commit
-    from stages.register.stage import version_tags
 
     client = registry.registry_client(tracking_uri)
-    tags = {**version_tags(model, file_sha256(model)), **registry.metric_tags(best["metrics"]),
+    tags = {**registry.version_tags(model, file_sha256(model)), **registry.metric_tags(best["metrics"]),
             **registry.lineage_digests([Path(p) for p in inputs.values()]),
             "config_digest": config_digest, "git_commit": git_commit(), "sweep": name, "trial_id": best["trial_id"],
             "sweep.step": best["step"], "sweep.trial_status": best["status"]}
@@ -390,17 +391,18 @@ def sweep_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main_sweep(argv: list[str]) -> int:
-    """Exit 0 on success, 1 when the upstream stages or every trial failed, 2 for a bad config or space."""
-    from pipeline.cli import _shutdown_ray
+def main_sweep(argv: list[str], plugins: Plugins) -> int:
+    """``python -m pipeline sweep ...``: exit 0 on success, 1 when the upstream stages or every trial failed,
+    2 for a bad config or space."""
     from pipeline.executor import PipelineFailed
+    from pipeline.runner import shutdown_ray
 
     args = sweep_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
     options = SweepOptions(args.config, args.stage, args.space, args.num_samples, args.max_concurrent, args.overrides,
                            args.tracking_uri, args.out, args.register)
     try:
-        run_sweep(options)
+        run_sweep(options, plugins.stages)
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
@@ -408,6 +410,6 @@ def main_sweep(argv: list[str]) -> int:
         print(f"error: {exc}", file=sys.stderr)
         return 1
     finally:
-        _shutdown_ray()
+        shutdown_ray()
     return 0
 

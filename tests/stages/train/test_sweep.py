@@ -14,11 +14,12 @@ import pytest
 import yaml
 from mlflow import MlflowClient
 
-from pipeline.cli import main
 from pipeline.config import load_config
-from pipeline.sweep import SweepOptions, load_spec, pick_best, run_sweep
-from pipeline.sweep_space import SweepSpec, check_space, decode, trial_params, tune_space
-from tests.pipeline.test_registry import ProxiedMlflowServer
+from stages import STAGES
+from stages.train.sweep import SweepOptions, load_spec, pick_best, run_sweep
+from stages.train.sweep_space import SweepSpec, check_space, decode, trial_params, tune_space
+from tests.commands import main
+from tests.models.test_registry import ProxiedMlflowServer
 
 TRAIN = {"type": "train", "resources": {"num_cpus": 0}, "inputs": {"train": "synth.train", "val": "synth.test"},
          "datasets": [{"input": "train", "ratio": 1.0}], "validation": "val", "steps": 4, "batch_size": 2,
@@ -46,7 +47,7 @@ def write_space(tmp_path: Path, **spec) -> Path:
 
 
 def base_params(tmp_path: Path) -> dict:
-    return load_config(write_config(tmp_path)).stages["tiny"].params.model_dump(mode="json")
+    return load_config(write_config(tmp_path), STAGES).stages["tiny"].params.model_dump(mode="json")
 
 
 # --- the space ----------------------------------------------------------------------------------
@@ -131,7 +132,7 @@ def check_sweep(result, tracking_uri: str, tmp_path: Path, metric: str) -> Mlflo
         assert (run.info.status, run.data.tags.get("early_stopped")) == expected
     assert any(t["status"] == "completed" for t in result.trials)
 
-    best = load_config(result.best_config).stages["tiny"].params
+    best = load_config(result.best_config, STAGES).stages["tiny"].params
     assert best.lr == pytest.approx(result.best["values"]["lr"])
     assert best.augment[0]["factor"] == result.best["values"]["augment.0.factor"]
     with open(result.out_dir / "trials.csv") as handle:
@@ -155,7 +156,7 @@ def test_sweep_in_sqlite_with_asha_stopping_trials(tmp_path, monkeypatch, ray_lo
     # The poly schedule decays lr to 0 at the last step, so a stopped trial's last report (step 2) beats
     # every completed trial's (step 4): the best trial is an early-stopped one.
     space = write_space(tmp_path, metric="lr", mode="max", max_concurrent=1, seed=3)
-    result = run_sweep(SweepOptions(str(write_config(tmp_path)), "tiny", str(space), tracking_uri=uri))
+    result = run_sweep(SweepOptions(str(write_config(tmp_path)), "tiny", str(space), tracking_uri=uri), STAGES)
     check_sweep(result, uri, tmp_path, "lr")
     stopped = [t for t in result.trials if t["status"] == "stopped"]
     assert stopped and all(t["step"] == 2 for t in stopped)
@@ -181,7 +182,7 @@ def test_sweep_against_a_tracking_server_on_validation_hmean(tmp_path, monkeypat
     server.start()
     try:
         result = run_sweep(SweepOptions(str(write_config(tmp_path)), "tiny", str(write_space(tmp_path)),
-                                        tracking_uri=server.uri, out=str(tmp_path / "out")))
+                                        tracking_uri=server.uri, out=str(tmp_path / "out")), STAGES)
         check_sweep(result, server.uri, tmp_path, "val_hmean")
     finally:
         server.stop()

@@ -23,7 +23,7 @@ from typing import Any
 from ray.train.v2._internal.execution.callback import WorkerGroupCallback
 from ray.tune import Callback
 
-from pipeline.sweep_space import SweepSpec, decode, trial_params
+from stages.train.sweep_space import SweepSpec, decode, trial_params
 
 log = logging.getLogger("pipeline.sweep")
 

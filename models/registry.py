@@ -1,4 +1,7 @@
-"""The MLflow model registry: register a trained detector, move its aliases, look models up.
+"""The MLflow model registry: register a trained detector, move its aliases, show what is registered.
+
+Shared by the register stage and the train stage's sweep (both register a checkpoint as a model version);
+resolving a ``models:/`` URI is the engine's (``pipeline.model_uris``).
 
 A registered version's source is the ``model/`` artifact folder (holding ``checkpoint.pt``) of the
 MLflow run that logged it: ``mlflow.register_model("runs:/...")`` cannot be used for it, since in
@@ -26,18 +29,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sys
 from collections import deque
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Iterable
-from urllib.parse import urlparse
 
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from pipeline import paths
+from pipeline.model_uris import (ModelNotFound, check_model_uri, describe_registry, get_alias_version, is_not_found,
+                                 model_version, registered_model, registry_client)
+
+__all__ = ["ModelNotFound", "Registration", "check_model_uri", "describe_registry", "get_alias_version",
+           "register_version", "registry_client", "set_alias", "version_tags"]
 
 CANDIDATE = "candidate"
 CHAMPION = "champion"
@@ -45,11 +50,6 @@ METRIC_TAG = "metric."  # version tag prefix of evaluation metrics
 DATASET_TAG = "dataset."  # version tag prefix of upstream dataset digests
 EVAL_DATA_TAG = "eval.data."  # version tag prefix: content digest of each test set the evaluation scored
 EVAL_PROTOCOL_TAG = "eval.protocol"  # version tag: the evaluation's detection protocol
-_MODELS_URI = re.compile(r"^models:/(?P<name>[^/@]+)(?:@(?P<alias>[^/]+)|/(?P<version>[^/]+))(?P<rest>/.*)?$")
-
-
-class ModelNotFound(LookupError):
-    """A models:/ URI names a model, version or alias the registry does not have."""
 
 
 @dataclass
@@ -73,24 +73,13 @@ class Registration:
         return asdict(self)
 
 
-def registry_client(tracking_uri: str | None = None) -> MlflowClient:
-    """A client whose registry is the tracking store (the project keeps them together)."""
-    uri = tracking_uri or paths.default_tracking_uri()
-    return MlflowClient(tracking_uri=uri, registry_uri=uri)
-
-
-def _not_found(exc: MlflowException) -> bool:
-    # A missing alias is INVALID_PARAMETER_VALUE over REST but says "not found" in both stores.
-    return exc.error_code == "RESOURCE_DOES_NOT_EXIST" or "not found" in str(exc)
-
-
 # --- registering ------------------------------------------------------------------------------
 def ensure_registered_model(client: MlflowClient, name: str, description: str = "") -> None:
     """Create the registered model unless it exists."""
     try:
         client.get_registered_model(name)
     except MlflowException as exc:
-        if not _not_found(exc):
+        if not is_not_found(exc):
             raise
         client.create_registered_model(name, description=description or None)
 
@@ -172,31 +161,12 @@ def _decision_tags(reg: Registration) -> dict[str, str]:
     return tags
 
 
-def get_alias_version(client: MlflowClient, name: str, alias: str) -> Any:
-    """The ModelVersion an alias points at, or None when the alias is not set."""
-    try:
-        return client.get_model_version_by_alias(name, alias)
-    except MlflowException as exc:
-        if _not_found(exc):
-            return None
-        raise
-
-
 def set_alias(client: MlflowClient, name: str, alias: str, version: str, reason: str = "") -> None:
     """Point ``alias`` at ``version`` (checked to exist first), noting why on the version."""
-    _version(client, name, str(version))
+    model_version(client, name, str(version))
     client.set_registered_model_alias(name, alias, str(version))
     if reason:
         client.set_model_version_tag(name, str(version), f"{alias}.reason", reason)
-
-
-def _version(client: MlflowClient, name: str, version: str) -> Any:
-    try:
-        return client.get_model_version(name, version)
-    except MlflowException as exc:
-        if _not_found(exc):
-            raise ModelNotFound(f"model {name!r} has no version {version!r}\n{describe_registry(client)}") from None
-        raise
 
 
 def _float(text: Any) -> float | None:
@@ -212,6 +182,16 @@ def _tag_value(value: Any) -> str:
 
 
 # --- what a version records --------------------------------------------------------------------
+def version_tags(checkpoint: Path, sha: str) -> dict[str, Any]:
+    """What the checkpoint says about itself: digest, step, architecture."""
+    from models.checkpoint import load_checkpoint  # torch: only when a version is registered
+
+    ckpt = load_checkpoint(checkpoint)
+    cfg = ckpt["model_config"]
+    return {"model.sha256": sha, "model.step": ckpt["step"], "model.arch": cfg.get("arch"),
+            "model.backbone": cfg.get("backbone", {}).get("name")}
+
+
 def find_manifest(path: Path) -> Path | None:
     """The ``manifest.json`` of the stage output folder that holds ``path`` (the output itself, or a file
     in it): the stage folder is ``<artifact_root>/<stage>/<key>/``."""
@@ -280,47 +260,10 @@ def metric_tags(metrics: dict[str, Any]) -> dict[str, str]:
             if isinstance(v, (int, float)) and not isinstance(v, bool)}
 
 
-# --- looking up --------------------------------------------------------------------------------
-def describe_registry(client: MlflowClient) -> str:
-    """One line per registered model with its aliases: what an error about a missing model lists."""
-    models = list(client.search_registered_models())
-    if not models:
-        return f"the registry at {client.tracking_uri} holds no models"
-    lines = [f"registered models at {client.tracking_uri}:"]
-    for model in sorted(models, key=lambda m: m.name):
-        aliases = ", ".join(f"@{a}=v{v}" for a, v in sorted(model.aliases.items())) or "no aliases"
-        lines.append(f"  {model.name} ({aliases})")
-    return "\n".join(lines)
-
-
-def _registered_model(client: MlflowClient, name: str, where: str = "") -> Any:
-    """The registered model ``name``; ``ModelNotFound`` listing the registry (after ``where``) when there is none."""
-    try:
-        return client.get_registered_model(name)
-    except MlflowException as exc:
-        if _not_found(exc):
-            raise ModelNotFound(f"{where}no registered model named {name!r}\n{describe_registry(client)}") from None
-        raise
-
-
-def check_model_uri(uri: str, client: MlflowClient) -> None:
-    """Raise ``ModelNotFound`` listing the registered names and aliases when a models:/ URI does not resolve."""
-    if urlparse(uri).scheme != "models":
-        return
-    match = _MODELS_URI.match(uri)
-    if match is None:
-        raise ModelNotFound(f"{uri!r} is not models:/NAME@ALIAS or models:/NAME/VERSION")
-    name = match["name"]
-    _registered_model(client, name, f"{uri}: ")
-    if match["alias"] and get_alias_version(client, name, match["alias"]) is None:
-        raise ModelNotFound(f"{uri}: model {name!r} has no alias {match['alias']!r}\n{describe_registry(client)}")
-    if match["version"] and match["version"] != "latest":
-        _version(client, name, match["version"])
-
-
+# --- showing ------------------------------------------------------------------------------------
 def show_model(client: MlflowClient, name: str) -> str:
     """Every version of ``name``: aliases, run, source, metrics, datasets and champion decisions."""
-    model = _registered_model(client, name)
+    model = registered_model(client, name)
     by_version: dict[str, list[str]] = {}
     for alias, version in model.aliases.items():
         by_version.setdefault(str(version), []).append(alias)
@@ -382,7 +325,7 @@ def main_models(argv: list[str]) -> int:
         elif args.action == "show":
             print(show_model(client, args.name))
         elif args.action == "promote":
-            _registered_model(client, args.name)
+            registered_model(client, args.name)
             before = get_alias_version(client, args.name, CHAMPION)
             set_alias(client, args.name, CHAMPION, args.version, reason="promoted by hand")
             was = f" (was v{before.version})" if before is not None else ""

@@ -15,10 +15,10 @@ import mlflow
 import pytest
 import torch
 
-from pipeline import registry
-from pipeline.cli import main
+from models import registry
 from pipeline.stage import LocalContext
 from stages.register.stage import RegisterParams, run as register_run
+from tests.commands import main
 from tests.pipeline.processes import MlflowServer
 from tests.stages.evaluate.evalsets import save_tiny_checkpoint
 

@@ -14,15 +14,15 @@ from pathlib import Path
 import cv2
 import pytest
 
-from pipeline import registry
-from pipeline.cli import main
-from pipeline.infer import Progress
+from models import registry
 from pipeline.stage import LocalContext
 from stages.evaluate.formats import load_predictions
+from stages.evaluate.infer import Progress
 from stages.evaluate.inference import load_testset
 from models.metrics import evaluate_icdar15
 from stages.evaluate.stage import EvaluateParams, run as evaluate_run
-from tests.pipeline.test_registry import server_store, sqlite_store, store  # noqa: F401  (both stores)
+from tests.commands import main
+from tests.models.test_registry import server_store, sqlite_store, store  # noqa: F401  (both stores)
 from tests.stages.evaluate.evalsets import make_testset
 
 SIZE = 128

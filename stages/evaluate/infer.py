@@ -171,16 +171,16 @@ def load(uri: str, device_name: str, tracking_uri: str | None) -> Any:
     import torch
     from mlflow.exceptions import MlflowException
 
-    from pipeline import paths, registry
+    from pipeline import model_uris, paths
     from stages.evaluate.inference import load_model
 
     if device_name == "cuda" and not torch.cuda.is_available():
         raise InferError("--device cuda: torch sees no CUDA device (use --device cpu)")
     tracking_uri = tracking_uri or paths.default_tracking_uri()
     try:
-        registry.check_model_uri(uri, registry.registry_client(tracking_uri))
+        model_uris.check_model_uri(uri, model_uris.registry_client(tracking_uri))
         return load_model(uri, torch.device(device_name), tracking_uri)
-    except registry.ModelNotFound as exc:
+    except model_uris.ModelNotFound as exc:
         raise InferError(str(exc)) from None
     except (MlflowException, FileNotFoundError, ValueError) as exc:
         raise InferError(f"cannot load model {uri!r}: {exc}") from None
