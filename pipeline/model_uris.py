@@ -1,6 +1,6 @@
 """``models:/`` URIs: check that one resolves in the MLflow model registry, with errors that list what the
 registry holds. The engine needs this to key a stage by the model version a reference points at; the
-registering side (versions, tags, aliases, the ``models`` command) lives in ``models/registry.py``.
+registering side (versions, tags, aliases, the ``models`` command) lives in ``models/mlflow_registry.py``.
 """
 from __future__ import annotations
 

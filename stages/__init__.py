@@ -37,7 +37,7 @@ def _eval_rec(argv: list[str], plugins: Plugins) -> int:
 
 
 def _models(argv: list[str], plugins: Plugins) -> int:
-    from models.registry import main_models
+    from models.mlflow_registry import main_models
 
     return main_models(argv)
 

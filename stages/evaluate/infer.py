@@ -17,8 +17,9 @@ Output folder::
     predictions.json        every image as above ({"images": [...]}: what ``eval-det`` reads)
     summary.json            model, device, settings, counts and the images skipped (with the reason)
 
-Inference is the evaluate stage's (``stages.evaluate.inference.predict``): same resizing, padding and
-post-processing, so these files re-evaluate to the numbers the evaluate stage reports. An unreadable
+Inference is the detection task's predictor as the evaluate stage drives it (``stages.evaluate.inference.predict``:
+same resizing, padding, decoding and polygon clean-up), so these files re-evaluate to the numbers the evaluate
+stage reports. An unreadable
 image is reported and skipped.
 
 Orientation: a photo with an EXIF orientation tag is shown upright by default (``--frame exif_applied``, what a
@@ -36,6 +37,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, TextIO
+
+from models.detection.predictor import ImageFile
 
 IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 _CHUNK_BATCHES = 8  # batches per predict() call: an unreadable image costs a re-run of at most this much
@@ -92,8 +95,6 @@ def main_infer(argv: list[str]) -> int:
 
 def run_inference(args: argparse.Namespace, stream: TextIO | None = None) -> dict[str, Any]:
     """Everything ``main_infer`` does but parsing; returns the summary written to ``summary.json``."""
-    from stages.evaluate.inference import TestImage
-
     if args.batch_size < 1:
         raise InferError(f"--batch-size must be >= 1, got {args.batch_size}")
     stream = stream or sys.stderr
@@ -106,13 +107,13 @@ def run_inference(args: argparse.Namespace, stream: TextIO | None = None) -> dic
     for sub in ("json", "res", "vis"):
         (out / sub).mkdir(parents=True, exist_ok=True)
     post = {"mode": args.mode, "thresh": args.thresh, "box_thresh": args.box_thresh,
-            "unclip_ratio": args.unclip_ratio or None, "shrink_ratio": model.shrink_ratio}
+            "unclip_ratio": args.unclip_ratio or None}
     started = time.time()
     progress = Progress(len(images), stream)
     records: list[dict[str, Any]] = []
     step = args.batch_size * _CHUNK_BATCHES
     for start in range(0, len(images), step):
-        chunk: list[TestImage] = images[start : start + step]
+        chunk: list[ImageFile] = images[start : start + step]
         preds = _predict_chunk(model, chunk, args, post, progress, start, skipped, stream)
         for item in chunk:
             if item.image_id in preds:
@@ -150,9 +151,8 @@ def list_images(spec: str) -> list[Path]:
 
 
 def probe_images(files: list[Path], frame: str = "exif_applied") -> tuple[list[Any], list[Skipped]]:
-    """(TestImage per readable file with its size in ``frame``, Skipped per file that is not an image)."""
+    """(ImageFile per readable file with its size in ``frame``, Skipped per file that is not an image)."""
     from stages.dataset.images import image_size
-    from stages.evaluate.inference import TestImage
 
     images, skipped = [], []
     for file in files:
@@ -161,25 +161,25 @@ def probe_images(files: list[Path], frame: str = "exif_applied") -> tuple[list[A
         except OSError as exc:
             skipped.append(Skipped(str(file), f"not a readable image ({type(exc).__name__}: {exc})"))
             continue
-        images.append(TestImage(file.stem, file, width, height, frame))
+        images.append(ImageFile(file.stem, file, width, height, frame))
     return images, skipped
 
 
 def load(uri: str, device_name: str, tracking_uri: str | None) -> Any:
-    """The evaluate stage's LoadedModel for ``uri``; a missing registered model, version or alias is an
+    """The task predictor of the model at ``uri``; a missing registered model, version or alias is an
     ``InferError`` listing what the registry holds."""
     import torch
     from mlflow.exceptions import MlflowException
 
     from pipeline import model_uris, paths
-    from stages.evaluate.inference import load_model
+    from models.checkpoint import load_predictor
 
     if device_name == "cuda" and not torch.cuda.is_available():
         raise InferError("--device cuda: torch sees no CUDA device (use --device cpu)")
     tracking_uri = tracking_uri or paths.default_tracking_uri()
     try:
         model_uris.check_model_uri(uri, model_uris.registry_client(tracking_uri))
-        return load_model(uri, torch.device(device_name), tracking_uri)
+        return load_predictor(uri, torch.device(device_name), tracking_uri)
     except model_uris.ModelNotFound as exc:
         raise InferError(str(exc)) from None
     except (MlflowException, FileNotFoundError, ValueError) as exc:
@@ -193,7 +193,7 @@ def _predict_chunk(model: Any, chunk: list[Any], args: argparse.Namespace, post:
     from stages.evaluate.inference import predict
 
     def run(items: list[Any], base: int) -> dict[str, list[Any]]:
-        return predict(model, items, image_size=args.image_size, batch_size=args.batch_size, post=post,
+        return predict(model, items, image_size=args.image_size, batch_size=args.batch_size, options=post,
                        workers=args.workers, progress=lambda done, _: progress.update(base + done))
 
     try:

@@ -23,7 +23,7 @@ root. The version is tagged with:
 - ``champion.*``: the comparison with the current champion on ``benchmark_metric``.
 
 It gets the alias ``candidate``; ``champion`` moves to it only when it beats the current champion on
-``benchmark_metric`` measured on the same test set with the same protocol (see ``models.registry``).
+``benchmark_metric`` measured on the same test set with the same protocol (see ``models.mlflow_registry``).
 
 Tracking: the stage needs an MLflow run. Under the engine it uses its own stage run (and the
 pipeline's tracking URI); ``tracking_uri`` is ignored there. Called directly (``LocalContext``, no
@@ -46,7 +46,7 @@ OUTPUT = "registration.json"
 
 def run(params: RegisterParams, inputs: dict[str, Path], out_dir: Path, ctx: StageContext) -> StageResult:
     """Log the checkpoint on an MLflow run, register it, move the aliases; write ``registration.json``."""
-    from models import registry
+    from models import mlflow_registry as registry
 
     unknown = sorted(set(inputs) - set(INPUTS))
     if "model" not in inputs or unknown:

@@ -28,7 +28,7 @@ How it runs:
    so the table, the summary line, ``best_config.yaml`` and the registered model name the same trial,
    value and step. Its full config is written as YAML (``best_config.yaml``, runnable with
    ``pipeline/run.py``), its model logged on its run and, with ``register_as:``, registered
-   (``models.registry``).
+   (``models.mlflow_registry``).
 
 Outputs land in ``--out`` (default ``<project home>/sweeps/<sweep name>``): ``best_config.yaml``,
 ``best_model/checkpoint.pt``, ``trials.csv``, ``space.yaml``; the sweep run holds them as artifacts.
@@ -88,7 +88,7 @@ class SweepResult:
     trials: list[dict[str, Any]]
     best: dict[str, Any]
     best_config: Path
-    registration: Any = None  # models.registry.Registration when registered
+    registration: Any = None  # models.mlflow_registry.Registration when registered
 
 
 class SweepFailed(RuntimeError):
@@ -344,7 +344,7 @@ def _how_it_ended(trial: dict[str, Any]) -> str:
 def register_best(tracking_uri: str, spec: SweepSpec, best: dict[str, Any], model: Path, inputs: dict[str, str],
                   config_digest: str, name: str) -> Any:
     """Register the best trial's model (logged as ``model/`` on its run) under ``spec.register_as``."""
-    from models import registry
+    from models import mlflow_registry as registry
     from pipeline.artifacts import file_sha256
     from pipeline.paths import git_commit
 

@@ -14,7 +14,7 @@ from pathlib import Path
 import cv2
 import pytest
 
-from models import registry
+from models import mlflow_registry as registry
 from pipeline.stage import LocalContext
 from stages.evaluate.formats import load_predictions
 from stages.evaluate.infer import Progress
@@ -22,7 +22,7 @@ from stages.evaluate.inference import load_testset
 from models.metrics import evaluate_icdar15
 from stages.evaluate.stage import EvaluateParams, run as evaluate_run
 from tests.commands import main
-from tests.models.test_registry import server_store, sqlite_store, store  # noqa: F401  (both stores)
+from tests.models.test_mlflow_registry import server_store, sqlite_store, store  # noqa: F401  (both stores)
 from tests.stages.evaluate.evalsets import make_testset
 
 SIZE = 128
@@ -46,8 +46,9 @@ def trained(tmp_path_factory):
     import torch
 
     import models
-    from models.build import validate_config
-    from stages.train.data import TARGET_KEYS, MixedDataset, collate, normalise, read_samples
+    from models.build import target_maker, validate_config
+    from models.detection.predictor import normalise
+    from stages.train.data import MixedDataset, collate, read_samples
     from stages.train.sampler import SampleRef
 
     root = tmp_path_factory.mktemp("infer")
@@ -58,10 +59,11 @@ def trained(tmp_path_factory):
     cfg = validate_config(models.tiny_config("dbnet")).model_dump()
     model, loss_fn = models.build_model(cfg), models.build_loss(cfg)
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-2)
-    dataset = MixedDataset([read_samples(testset)], [], SIZE, cfg["targets"], 0)
+    dataset = MixedDataset([read_samples(testset)], [], SIZE, target_maker(cfg), 0)
     batch = collate([dataset[SampleRef(0, i, i)] for i in range(3)])  # images (3, 128, 128, 3), maps (3, 128, 128)
     for _ in range(90):
-        losses = loss_fn(model(normalise(batch["image"])), {k: batch[k] for k in TARGET_KEYS})
+        targets = {k: v for k, v in batch.items() if k not in ("image", "dataset")}
+        losses = loss_fn(model(normalise(batch["image"])), targets)
         optimizer.zero_grad()
         losses["total"].backward()
         optimizer.step()

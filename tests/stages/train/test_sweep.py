@@ -19,7 +19,7 @@ from stages import STAGES
 from stages.train.sweep import SweepOptions, load_spec, pick_best, run_sweep
 from stages.train.sweep_space import SweepSpec, check_space, decode, trial_params, tune_space
 from tests.commands import main
-from tests.models.test_registry import ProxiedMlflowServer
+from tests.models.test_mlflow_registry import ProxiedMlflowServer
 
 TRAIN = {"type": "train", "resources": {"num_cpus": 0}, "inputs": {"train": "synth.train", "val": "synth.test"},
          "datasets": [{"input": "train", "ratio": 1.0}], "validation": "val", "steps": 4, "batch_size": 2,

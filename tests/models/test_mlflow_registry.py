@@ -15,7 +15,7 @@ import mlflow
 import pytest
 import torch
 
-from models import registry
+from models import mlflow_registry as registry
 from pipeline.stage import LocalContext
 from stages.register.stage import RegisterParams, run as register_run
 from tests.commands import main
