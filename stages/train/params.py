@@ -71,8 +71,8 @@ class _Section(BaseModel):
 class DatasetRef(_Section):
     """One training dataset: the name of a stage input and its share of every batch."""
 
-    input: str = Field(min_length=1)
-    ratio: float = Field(gt=0)
+    input: str = Field(min_length=1, description="a stage input name")
+    ratio: float = Field(gt=0, description="its share of every batch")
 
 
 class DataParams(_Section):
@@ -139,11 +139,11 @@ class CheckpointParams(_Section):
 class PostprocessParams(_Section):
     """How validation turns probability maps into polygons (see ``models.db_postprocess``)."""
 
-    mode: Literal["poly", "quad"] = "poly"
-    thresh: float = Field(0.3, gt=0, lt=1)
-    box_thresh: float = Field(0.5, ge=0, le=1)
-    unclip_ratio: float | None = 1.5  # None: invert the training shrink exactly
-    min_size: float = Field(3.0, ge=0)
+    mode: Literal["poly", "quad"] = Field("poly", description="polygons, or min-area quadrilaterals")
+    thresh: float = Field(0.3, gt=0, lt=1, description="binarisation threshold of the probability map")
+    box_thresh: float = Field(0.5, ge=0, le=1, description="min mean probability inside a kept box")
+    unclip_ratio: float | None = Field(1.5, description="outline growth; null = invert the training shrink exactly")
+    min_size: float = Field(3.0, ge=0, description="min box side (px)")
 
 
 class ValidationParams(_Section):
@@ -177,8 +177,8 @@ class TestHooks(_Section):
 
     __test__ = False  # not a pytest class
 
-    fault_step: int = Field(ge=0)
-    fault_marker: str = Field(min_length=1)
+    fault_step: int = Field(ge=0, description="step at which rank 0 kills itself")
+    fault_marker: str = Field(min_length=1, description="file that makes it happen once")
 
 
 class TrainParams(StageParams):

@@ -78,3 +78,14 @@ def test_every_moved_key_points_at_a_field_that_exists():
         model = next(a for a in getattr(model, "__args__", (model,)) if a is not type(None))  # X | None -> X
         assert field in model.model_fields, f"{old} -> {new}"
         assert old not in TrainParams.model_fields, old
+
+
+def test_reference_lists_the_keys_of_every_section_by_dotted_path():
+    from pipeline.reference import stage_reference
+    from stages.train import STAGE
+
+    text = stage_reference({"train": STAGE})
+    assert "| `optim.lr` | float | `0.001` | base learning rate (the schedule scales it) |" in text
+    assert "| `data.datasets[].ratio` | float | required | its share of every batch |" in text
+    assert "| `schedule.kind` | 'poly' or 'cosine' | `'poly'` |" in text
+    assert "| `validation` | ValidationParams or None | `None` | null = no validation |" in text
