@@ -3,7 +3,7 @@
 A config file holds the engine settings and a ``stages:`` mapping. Each stage entry has the engine
 keys (``type``, ``inputs``, ``resources``, ``retries``) and, beside them at the same level, the stage's
 own params, validated by that stage type's pydantic model. So an error reads
-``stages.finetune.lr: Input should be a valid number`` and ``--set stages.finetune.lr=0.01`` works.
+``stages.finetune.optim.lr: Input should be a valid number`` and ``--set stages.finetune.optim.lr=0.01`` works.
 
 ``extends: base.yaml`` (relative to the file) deep-merges the base under the file: mappings merge
 key by key, anything else (lists included) is replaced.

@@ -126,7 +126,7 @@ def test_the_checker_sees_a_lazy_cross_stage_import(tmp_path) -> None:
     """The rule reads imports inside functions (the kind that slipped through before)."""
     assert "stages.evaluate.stage" in MODULES
     assert not _allowed("stages.train.validate", "stages.evaluate.report")
-    assert not _allowed("pipeline.sweep", "stages.train.stage")
+    assert not _allowed("pipeline.runner", "stages.train.stage")
     assert _allowed("stages.train.stage", "stages.dataset.images")
     assert _allowed("stages.train.stage", "models.build")
     assert not _allowed("models.build", "stages.train.stage")

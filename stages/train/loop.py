@@ -19,7 +19,7 @@ from typing import Any
 from models.checkpoint import CHECKPOINT_FILE, load_checkpoint, restore_rng_state, save_checkpoint
 from pipeline.progress import emit_progress
 from stages.train.data import MixedDataset, make_loader, read_samples
-from stages.train.params import TrainParams
+from stages.train.params import OptimParams, TrainParams
 from stages.train.sampler import MixedBatchSampler
 from stages.train.schedule import build_scheduler
 
@@ -84,41 +84,44 @@ def train_loop(config: dict[str, Any]) -> None:
     from models.build import target_maker
 
     cfg: LoopConfig = config["loop"]
-    p = TrainParams.model_validate(cfg.params)
-    torch.set_num_threads(p.torch_threads or max(1, int(p.cpus_per_worker)))
+    params = TrainParams.model_validate(cfg.params)
+    data, schedule = params.data, params.schedule
+    torch.set_num_threads(params.workers.torch_threads or max(1, int(params.workers.cpus_each)))
     context = ray.train.get_context()
     rank, world = context.get_world_rank(), context.get_world_size()
     device = ray.train.torch.get_device()
-    torch.manual_seed(p.seed + rank)
-    run = setup(cfg, p, device)
-    dataset = MixedDataset([read_samples(Path(d)) for d in cfg.datasets], p.augment, p.image_size,
-                           target_maker(cfg.model_config), p.seed)
-    sampler = MixedBatchSampler(dataset.sizes(), p.ratios(), p.batch_size, p.steps, p.seed, rank, world, run.start)
-    val_images = _load_validation(cfg, p) if rank == 0 else None
+    torch.manual_seed(params.seed + rank)
+    run = setup(cfg, params, device)
+    dataset = MixedDataset([read_samples(Path(d)) for d in cfg.datasets], data.augment, data.image_size,
+                           target_maker(cfg.model_config), params.seed)
+    sampler = MixedBatchSampler(dataset.sizes(), data.ratios(), data.batch_size, schedule.steps, params.seed, rank, world,
+                                run.start)
+    val_images = _load_validation(cfg, params) if rank == 0 else None
     logger = cfg.tracking if rank == 0 else None
-    use_bf16 = p.bf16 and device.type == "cuda"  # CPU autocast is slower than float32 for these convs
+    use_bf16 = params.optim.bf16 and device.type == "cuda"  # CPU autocast is slower than float32 for these convs
     meter, metrics = Meter(), {}
-    loader = make_loader(dataset, sampler, p.loader_workers, pin_memory=device.type == "cuda")
-    for step, batch in zip(range(run.start, p.steps), loader):
-        _maybe_fault(p, step, rank)
-        values = train_step(run.wrapped, run.loss_fn, run.optimizer, run.scheduler, batch, device, p.grad_clip, use_bf16)
-        meter.add(values, p.batch_size * world)
+    loader = make_loader(dataset, sampler, data.loader_workers, pin_memory=device.type == "cuda")
+    for step, batch in zip(range(run.start, schedule.steps), loader):
+        _maybe_fault(params, step, rank)
+        values = train_step(run.wrapped, run.loss_fn, run.optimizer, run.scheduler, batch, device, params.optim.grad_clip,
+                            use_bf16)
+        meter.add(values, data.batch_size * world)
         done = step + 1
-        if rank == 0 and (done % p.log_every == 0 or done == p.steps):
+        if rank == 0 and (done % params.log_every == 0 or done == schedule.steps):
             metrics = {**meter.flush(), "lr": run.scheduler.get_last_lr()[0]}
             if logger is not None:
                 logger.log_metrics({f"train/{k}": v for k, v in metrics.items()}, step=done)
             if cfg.stage_name:
-                emit_progress(cfg.stage_name, done, p.steps, "step", loss=metrics.get("loss_total", float("nan")),
+                emit_progress(cfg.stage_name, done, schedule.steps, "step", loss=metrics.get("loss_total", float("nan")),
                               img_per_s=metrics.get("images_per_s", float("nan")))
         paused = time.perf_counter()
-        metrics.update(_maybe_validate(p, done, run.model, cfg.model_config, val_images, device, logger))
-        if done % p.checkpoint_every == 0 or done == p.steps:
+        metrics.update(_maybe_validate(params, done, run.model, cfg.model_config, val_images, device, logger))
+        if done % params.checkpoint.every == 0 or done == schedule.steps:
             report(done, {**metrics, "step": done}, run, cfg, rank)
         meter.started += time.perf_counter() - paused  # throughput counts training time only
 
 
-def setup(cfg: LoopConfig, p: TrainParams, device: Any) -> Run:
+def setup(cfg: LoopConfig, params: TrainParams, device: Any) -> Run:
     """Build the model (init checkpoint weights when given), wrap it for DDP, make the optimizer and
     schedule, and restore everything from this run's last checkpoint when there is one."""
     import ray.train
@@ -131,22 +134,24 @@ def setup(cfg: LoopConfig, p: TrainParams, device: Any) -> Run:
         model.load_state_dict(load_checkpoint(cfg.init_checkpoint)["state_dict"], strict=True)
     model.to(device)
     wrapped = ray.train.torch.prepare_model(model)  # DDP when there are several workers
-    optimizer = make_optimizer(p, model)
-    scheduler = build_scheduler(optimizer, p.schedule, p.steps, p.warmup_steps, p.poly_power, p.min_lr_ratio)
+    optimizer = make_optimizer(params.optim, model)
+    schedule = params.schedule
+    scheduler = build_scheduler(optimizer, schedule.kind, schedule.steps, schedule.warmup_steps, schedule.poly_power,
+                                schedule.min_lr_ratio)
     start, resumes = resume(ray.train.get_checkpoint(), model, optimizer, scheduler)
     return Run(model, wrapped, build_loss(cfg.model_config), optimizer, scheduler, start, resumes)
 
 
-def make_optimizer(p: TrainParams, model: Any) -> Any:
+def make_optimizer(optim: OptimParams, model: Any) -> Any:
     """AdamW or SGD (momentum, Nesterov) over every parameter; no decay on norms and biases."""
     import torch
 
     decay = [q for q in model.parameters() if q.ndim > 1]
     rest = [q for q in model.parameters() if q.ndim <= 1]
-    groups = [{"params": decay, "weight_decay": p.weight_decay}, {"params": rest, "weight_decay": 0.0}]
-    if p.optimizer == "sgd":
-        return torch.optim.SGD(groups, lr=p.lr, momentum=p.momentum, nesterov=True)
-    return torch.optim.AdamW(groups, lr=p.lr)
+    groups = [{"params": decay, "weight_decay": optim.weight_decay}, {"params": rest, "weight_decay": 0.0}]
+    if optim.kind == "sgd":
+        return torch.optim.SGD(groups, lr=optim.lr, momentum=optim.momentum, nesterov=True)
+    return torch.optim.AdamW(groups, lr=optim.lr)
 
 
 def train_step(model: Any, loss_fn: Any, optimizer: Any, scheduler: Any, batch: dict[str, Any], device: Any,
@@ -157,6 +162,7 @@ def train_step(model: Any, loss_fn: Any, optimizer: Any, scheduler: Any, batch: 
     from models.detection.predictor import normalise
 
     images = normalise(batch["image"].to(device, non_blocking=True))  # (B, 3, S, S)
+    # the architecture's target maps, each (B, S, S)
     targets = {k: v.to(device, non_blocking=True) for k, v in batch.items() if k not in ("image", "dataset")}
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
         preds = model(images)
@@ -198,34 +204,38 @@ def report(step: int, metrics: dict[str, float], run: Run, cfg: LoopConfig, rank
         ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(folder))
 
 
-def _load_validation(cfg: LoopConfig, p: TrainParams) -> Any:
-    if cfg.validation is None:
+def _load_validation(cfg: LoopConfig, params: TrainParams) -> Any:
+    if cfg.validation is None or params.validation is None:
         return None
     from stages.train.validate import load_validation
 
-    return load_validation(Path(cfg.validation), p.val_max_images)
+    return load_validation(Path(cfg.validation), params.validation.max_images)
 
 
-def _maybe_validate(p: TrainParams, done: int, model: Any, model_config: dict[str, Any], images: Any, device: Any,
+def _maybe_validate(params: TrainParams, done: int, model: Any, model_config: dict[str, Any], images: Any, device: Any,
                     logger: Any) -> dict[str, float]:
-    """Validate on rank 0 every ``val_every`` steps and at the end; logs ``val/*`` and returns them."""
-    if images is None or not (done == p.steps or (p.val_every and done % p.val_every == 0)):
+    """Validate on rank 0 every ``validation.every`` steps and at the end; logs ``val/*`` and returns them."""
+    validation = params.validation
+    if images is None or validation is None:
+        return {}
+    if not (done == params.schedule.steps or (validation.every and done % validation.every == 0)):
         return {}
     from stages.train.validate import evaluate
 
-    scores = evaluate(model, model_config, images, device, p.val_size, p.postprocess.model_dump(),
-                      p.val_protocol)  # bare model: no DDP collective
+    scores = evaluate(model, model_config, images, device, validation.size, validation.postprocess.model_dump(),
+                      validation.protocol)  # bare model: no DDP collective
     metrics = {f"val_{k}": v for k, v in scores.items()}
     if logger is not None:
         logger.log_metrics({f"val/{k}": v for k, v in scores.items()}, step=done)
     return metrics
 
 
-def _maybe_fault(p: TrainParams, step: int, rank: int) -> None:
-    """Test hook: SIGKILL this worker once at ``fault_step`` (the marker file makes it once)."""
-    if p.fault_step is None or step != p.fault_step or rank != 0:
+def _maybe_fault(params: TrainParams, step: int, rank: int) -> None:
+    """Test hook: SIGKILL this worker once at ``test_hooks.fault_step`` (the marker file makes it once)."""
+    hooks = params.test_hooks
+    if hooks is None or step != hooks.fault_step or rank != 0:
         return
-    marker = Path(p.fault_marker)
+    marker = Path(hooks.fault_marker)
     if marker.exists():
         return
     marker.touch()

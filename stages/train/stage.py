@@ -6,14 +6,14 @@ the models package's checkpoint object (config, weights, optimizer, scheduler, s
 with ``models.load``.
 
 Resources: the stage task itself only waits on ``trainer.fit()``; the Ray Train workers reserve the
-CPUs/GPUs (``cpus_per_worker``, ``use_gpu``). Configs therefore give train stages
+CPUs/GPUs (``workers.cpus_each``, ``workers.use_gpu``). Configs therefore give train stages
 ``resources: {num_cpus: 0}`` so the waiting task does not hold a CPU a worker needs (on a 2-CPU
 machine a 1-CPU task plus a 2-CPU worker would never schedule).
 
-Interruption: the Ray Train run is named after the stage's cache key and kept under ``storage_path``
+Interruption: the Ray Train run is named after the stage's cache key and kept under ``workers.storage_path``
 (absolute; default ``<project home>/ray_results``), so running the pipeline again after a crash or
 Ctrl-C resumes that run from its last checkpoint instead of starting over. Within one run, worker
-failures are retried ``max_failures`` times, each resuming from the last checkpoint. A forced run
+failures are retried ``workers.max_failures`` times, each resuming from the last checkpoint. A forced run
 (``--force``) starts a new Ray Train run from the stage's inputs: the earlier run's folder is removed
 once per attempt (a Ray retry of the same attempt still resumes its own checkpoints).
 
@@ -21,7 +21,7 @@ Scheduling: the stage declares its workers' resources (``ray_work``), so the eng
 when all of its workers fit the cluster; two train stages on a cluster with room for one queue.
 
 On a multi-node cluster the training workers read the dataset and init paths the stage task sees:
-the artifact root (and ``storage_path``) must be on a file system every node mounts.
+the artifact root (and ``workers.storage_path``) must be on a file system every node mounts.
 """
 from __future__ import annotations
 
@@ -48,12 +48,13 @@ def run(params: TrainParams, inputs: dict[str, Path], out_dir: Path, ctx: StageC
         ctx.logger.warning("train stage task holds %s CPU / %s GPU while TorchTrainer workers need %s each; "
                            "give train stages `resources: {num_cpus: 0}`", ctx.num_cpus, ctx.num_gpus,
                            worker_resources(params))
-    storage = storage_path(params.storage_path)
+    storage = storage_path(params.workers.storage_path)
     name = run_name(ctx.stage_name, ctx.key)
     if ctx.forced:
         start_fresh(storage / name, ctx.attempt, ctx.logger)
-    ctx.logger.info("Ray Train run %s in %s: %d worker(s), %d steps, datasets %s", name, storage, params.num_workers,
-                    params.steps, ", ".join(f"{d.input}:{r:.2f}" for d, r in zip(params.datasets, params.ratios())))
+    data = params.data
+    ctx.logger.info("Ray Train run %s in %s: %d worker(s), %d steps, datasets %s", name, storage, params.workers.count,
+                    params.schedule.steps, ", ".join(f"{d.input}:{r:.2f}" for d, r in zip(data.datasets, data.ratios())))
     trainer = make_trainer(params, loop, name, storage)
     result = trainer.fit()
     if result.checkpoint is None:
@@ -63,13 +64,14 @@ def run(params: TrainParams, inputs: dict[str, Path], out_dir: Path, ctx: StageC
     with result.checkpoint.as_directory() as folder:
         shutil.copy2(Path(folder) / CHECKPOINT_FILE, target / CHECKPOINT_FILE)
     final = load_checkpoint(target / CHECKPOINT_FILE)
-    if final["step"] != params.steps:
-        raise RuntimeError(f"Ray Train run {name}: last checkpoint is at step {final['step']}, expected {params.steps}")
+    if final["step"] != params.schedule.steps:
+        raise RuntimeError(f"Ray Train run {name}: last checkpoint is at step {final['step']}, "
+                           f"expected {params.schedule.steps}")
     metrics = {k: float(v) for k, v in final["extra"].get("metrics", {}).items() if isinstance(v, (int, float))}
     resumes = list(final["extra"].get("resumes", []))
     return StageResult(
         outputs={"model": MODEL_DIR},
-        counts={"steps": params.steps, "resumes": len(resumes)},
+        counts={"steps": params.schedule.steps, "resumes": len(resumes)},
         metrics=metrics,
         datasets=[],
         extra={"ray_run": name, "storage_path": str(storage), "resumed_at_steps": resumes,
@@ -85,11 +87,11 @@ def make_loop(params: TrainParams, inputs: dict[str, Path], init: Path | None, t
     return LoopConfig(
         params=params.model_dump(mode="json"),
         model_config=model_config(params, init),
-        datasets=[str(_input(inputs, d.input, "datasets")) for d in params.datasets],
-        validation=str(_input(inputs, params.validation, "validation")) if params.validation else None,
+        datasets=[str(_input(inputs, d.input, "data.datasets")) for d in params.data.datasets],
+        validation=str(_input(inputs, params.validation.input, "validation.input")) if params.validation else None,
         init_checkpoint=str(init) if init else None,
         tracking=tracking,
-        dataset_names=[d.input for d in params.datasets],
+        dataset_names=[d.input for d in params.data.datasets],
         stage_name=stage_name,
     )
 
@@ -104,11 +106,11 @@ def make_trainer(params: TrainParams, loop: Any, name: str, storage: Path | str,
     return TorchTrainer(
         train_loop,
         train_loop_config={"loop": loop},
-        scaling_config=ScalingConfig(num_workers=params.num_workers, use_gpu=params.use_gpu,
+        scaling_config=ScalingConfig(num_workers=params.workers.count, use_gpu=params.workers.use_gpu,
                                      resources_per_worker=worker_resources(params)),
         run_config=RunConfig(name=name, storage_path=str(storage),
-                             failure_config=FailureConfig(max_failures=params.max_failures),
-                             checkpoint_config=CheckpointConfig(num_to_keep=params.keep_checkpoints),
+                             failure_config=FailureConfig(max_failures=params.workers.max_failures),
+                             checkpoint_config=CheckpointConfig(num_to_keep=params.checkpoint.keep),
                              callbacks=list(callbacks)),
     )
 
@@ -177,14 +179,15 @@ def start_fresh(run_dir: Path, attempt: str, logger: Any) -> None:
 
 def total_workers_need(params: TrainParams) -> dict[str, float]:
     """What the stage's TorchTrainer holds while it trains: every worker's reservation."""
-    return {name: amount * params.num_workers for name, amount in worker_resources(params).items()}
+    return {name: amount * params.workers.count for name, amount in worker_resources(params).items()}
 
 
 def worker_resources(params: TrainParams) -> dict[str, float]:
-    """Per-worker reservation: CPUs always, GPUs when ``use_gpu``."""
-    resources = {"CPU": float(params.cpus_per_worker)}
-    if params.use_gpu:
-        resources["GPU"] = float(params.gpus_per_worker if params.gpus_per_worker is not None else 1)
+    """Per-worker reservation: CPUs always, GPUs when ``workers.use_gpu``."""
+    workers = params.workers
+    resources = {"CPU": float(workers.cpus_each)}
+    if workers.use_gpu:
+        resources["GPU"] = float(workers.gpus_each if workers.gpus_each is not None else 1)
     return resources
 
 

@@ -15,7 +15,7 @@ How it runs:
 2. Optuna proposes each trial's values; ASHA stops trials whose validation metric (``metric``, by
    default ``val_hmean``, reported by the train stage at every validation) lags at a rung. Rungs are
    counted in training steps (``grace_period``: default the first validation). To give ASHA a value at
-   every validation the trials checkpoint at every validation (``checkpoint_every = val_every``).
+   every validation the trials checkpoint at every validation (``checkpoint.every = validation.every``).
 3. Each trial is a Tune function trainable that runs the train stage's ``TorchTrainer`` (its
    ``train_loop``) with ``TuneReportCallback``; the trainable itself reserves nothing, so how many
    trials run at once is what the cluster's CPUs / GPUs allow for the trials' Ray Train workers
@@ -57,7 +57,7 @@ from pipeline.stage import StageDef
 from stages.train.sweep_space import SweepSpec, check_space, decode, trial_params, tune_space
 from stages.train.sweep_trial import TRIAL_RESOURCES, PlacementGroupJanitor, ReleaseOnTrialEnd, TrialJob, concurrency, run_trial
 
-log = logging.getLogger("pipeline.sweep")
+log = logging.getLogger("stages.train.sweep")
 
 BEST_RULE = ("the best trial is the one whose last reported metric is best, early-stopped trials included "
              "(Tune's 'Current best trial'); its model is the checkpoint of that last report")
@@ -194,14 +194,15 @@ def _run_tuner(options: SweepOptions, stages: Mapping[str, StageDef], config: Pi
     parallel = concurrency(first, spec.max_concurrent)
     sweep_run.log_params({"metric": spec.metric, "mode": spec.mode, "num_samples": spec.num_samples,
                           "max_concurrent": parallel, "space": spec.space, "fixed": spec.fixed})
-    storage = str(storage_path(first.storage_path))
+    storage = str(storage_path(first.workers.storage_path))
     janitor = ray.remote(num_cpus=0)(PlacementGroupJanitor).remote()
     job = TrialJob(name, options.stage, spec, base, inputs, storage, tracking, tracking.tracking_uri, experiment_id,
                    sweep_run.run_id, janitor)
     # Rungs count training steps. max_t lies past the last step: ASHA stops a trial that reaches max_t at
     # once, which would kill a finished trial before its TorchTrainer.fit() returned.
-    max_t = max(first.steps, spec.space.get("steps", {}).get("int", [0, 0])[1]) + 1  # steps itself may be swept
-    grace = min(spec.grace_period or first.val_every or first.steps, max_t - 1)
+    steps = first.schedule.steps
+    max_t = max(steps, spec.space.get("schedule.steps", {}).get("int", [0, 0])[1]) + 1  # steps itself may be swept
+    grace = min(spec.grace_period or (first.validation.every if first.validation else 0) or steps, max_t - 1)
     log.info("sweep %s: %d trials, %d at once, ASHA on %s (%s) every validation from step %d", name,
              spec.num_samples, parallel, spec.metric, spec.mode, grace)
     tuner = tune.Tuner(
@@ -238,7 +239,7 @@ def trial_rows(grid: Any, spec: SweepSpec, base: dict[str, Any], where: str) -> 
     for result in grid:
         metrics = dict(result.metrics or {})
         values = decode(spec, result.config)
-        steps = trial_params(base, spec, values, where).steps
+        steps = trial_params(base, spec, values, where).schedule.steps
         status = "error" if result.error else ("completed" if metrics.get("step") == steps else "stopped")
         rows.append({"trial_id": metrics.get("trial_id") or _trial_id_from_path(result.path), "status": status,
                      "step": metrics.get("step"), spec.metric: metrics.get(spec.metric),

@@ -1,7 +1,7 @@
 """The search space of a sweep: the space file's model, its Tune domains, and applying values to a stage's params.
 
-A space file names params of the swept train stage by dotted key (list items by index:
-``augment.0.factor``), each with exactly one of::
+A space file names params of the swept train stage by dotted path into its sections (``optim.lr``; list
+items by index: ``data.augment.0.factor``), each with exactly one of::
 
     loguniform: [low, high]        # low > 0
     uniform: [low, high]
@@ -31,7 +31,7 @@ class SweepSpec(BaseModel):
     mode: Literal["max", "min"] = "max"
     num_samples: int = Field(4, ge=1)
     max_concurrent: int | None = Field(None, ge=1)
-    grace_period: int | None = Field(None, ge=1, description="steps; default: the stage's val_every")
+    grace_period: int | None = Field(None, ge=1, description="steps; default: the stage's validation.every")
     reduction_factor: float = Field(2.0, gt=1)
     seed: int | None = 0
     fixed: dict[str, Any] = Field(default_factory=dict)
@@ -129,15 +129,20 @@ def trial_params(base: dict[str, Any], spec: SweepSpec, values: dict[str, Any], 
     from pipeline.config import format_errors
     from stages.train.params import TrainParams
 
+    from stages.train.params import MOVED_KEYS
+
     data = copy.deepcopy(base)
     for key, value in {**spec.fixed, **values}.items():
+        if key in MOVED_KEYS:  # a space file written for the flat params
+            raise ValueError(f"{where}.{key}: no such key; it moved to {MOVED_KEYS[key]}")
         set_key(data, key, value, where)
     # Ray Train reports (all ASHA sees) come with the checkpoints: make them fall on the validations,
     # so every report carries the validation metrics.
-    if data["val_every"]:
-        data["checkpoint_every"] = data["val_every"]
+    every = (data.get("validation") or {}).get("every")
+    if every:
+        data["checkpoint"]["every"] = every
     elif spec.metric.startswith("val_"):
-        data["checkpoint_every"] = data["steps"]
+        data["checkpoint"]["every"] = data["schedule"]["steps"]
     try:
         return TrainParams.model_validate(data)
     except ValidationError as exc:

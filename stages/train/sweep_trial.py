@@ -25,7 +25,7 @@ from ray.tune import Callback
 
 from stages.train.sweep_space import SweepSpec, decode, trial_params
 
-log = logging.getLogger("pipeline.sweep")
+log = logging.getLogger("stages.train.sweep")
 
 # The trial itself only waits on TorchTrainer.fit(), whose workers reserve the CPUs / GPUs. Tune refuses
 # an all-zero request, and any CPU fraction here would be taken from the workers (two trials holding
@@ -89,7 +89,7 @@ def trial_resources(params: Any) -> dict[str, float]:
     """What one trial's Ray Train worker group reserves."""
     from stages.train.stage import worker_resources
 
-    return {k: v * params.num_workers for k, v in worker_resources(params).items() if v > 0}
+    return {k: v * params.workers.count for k, v in worker_resources(params).items() if v > 0}
 
 
 def concurrency(params: Any, cap: int | None) -> int:
@@ -101,7 +101,7 @@ def concurrency(params: Any, cap: int | None) -> int:
     fits = min((int(have.get(k, 0) // v) for k, v in need.items()), default=cap or 1)
     if fits < 1:
         raise ValueError(f"one trial needs {need} but the cluster has {({k: have.get(k, 0) for k in need})}; "
-                         "lower cpus_per_worker / num_workers in the space's fixed: section")
+                         "lower workers.cpus_each / workers.count in the space's fixed: section")
     return min(fits, cap) if cap else fits
 
 

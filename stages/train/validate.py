@@ -3,7 +3,7 @@ detection protocol (``icdar15`` by default; ``deteval`` for curved text).
 
 The set is read once; every validation runs the model in eval mode through
 ``models.detection.predictor.Detector`` (the same preprocessing, batching and decoding as the evaluate
-stage) with the longer side resized to ``val_size``, and matches against the ground truth
+stage) with the longer side resized to ``validation.size``, and matches against the ground truth
 (``iscrowd`` = don't care).
 """
 from __future__ import annotations

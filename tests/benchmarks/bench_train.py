@@ -64,20 +64,20 @@ def setup(data: Path, setting: Setting):
     """Model (on the setting's device), loss, optimizer, scheduler and the dataset over ``data/train``."""
     import torch
 
-    from models.build import build_model, build_loss, validate_config, tiny_config
+    from models.build import build_loss, build_model, target_maker, tiny_config, validate_config
     from stages.train.data import MixedDataset, read_samples
     from stages.train.loop import make_optimizer
-    from stages.train.params import TrainParams
+    from stages.train.params import DataParams, OptimParams
     from stages.train.schedule import build_scheduler
 
     torch.set_num_threads(setting.threads)
     torch.manual_seed(0)
     cfg = validate_config({**tiny_config(), "backbone": {"name": setting.backbone, "init": None}}).model_dump()
-    params = TrainParams(datasets=[{"input": "train", "ratio": 1}], steps=10_000, lr=1e-3)
     model, loss = build_model(cfg).to(setting.device), build_loss(cfg)
-    optimizer = make_optimizer(params, model)
-    scheduler = build_scheduler(optimizer, "poly", params.steps)
-    dataset = MixedDataset([read_samples(data / "train")], params.augment, setting.size, cfg["targets"], 0)
+    optimizer = make_optimizer(OptimParams(lr=1e-3), model)
+    scheduler = build_scheduler(optimizer, "poly", 10_000)
+    augment = DataParams(datasets=[{"input": "train", "ratio": 1}]).augment  # the stage's default chain
+    dataset = MixedDataset([read_samples(data / "train")], augment, setting.size, target_maker(cfg), 0)
     return model, loss, optimizer, scheduler, dataset
 
 
@@ -162,10 +162,12 @@ def scaling(data: Path, tmp: Path) -> dict[str, dict[str, float]]:
     out = {}
     for name, (workers, cpus, threads) in layouts.items():
         # The global batch is the same (16) in every layout: 2 workers take 8 each.
-        params = TrainParams(datasets=[{"input": "train", "ratio": 1}], steps=60, batch_size=BATCH // workers,
-                             image_size=SIZE, lr=1e-3, log_every=20, checkpoint_every=60, num_workers=workers,
-                             cpus_per_worker=cpus, torch_threads=threads, loader_workers=1, max_failures=0,
-                             storage_path=str(tmp / "ray_results"))
+        params = TrainParams.model_validate({
+            "data": {"datasets": [{"input": "train", "ratio": 1}], "batch_size": BATCH // workers, "image_size": SIZE,
+                     "loader_workers": 1},
+            "optim": {"lr": 1e-3}, "schedule": {"steps": 60}, "checkpoint": {"every": 60}, "log_every": 20,
+            "workers": {"count": workers, "cpus_each": cpus, "torch_threads": threads, "max_failures": 0,
+                        "storage_path": str(tmp / "ray_results")}})
         target = tmp / name.replace(" ", "_")
         target.mkdir()
         start = time.perf_counter()

@@ -253,9 +253,10 @@ def test_pipeline_trains_from_the_champion_and_registers_its_result(tmp_path, ra
     synth = {"type": "synth", "splits": {"train": 4, "test": 2}, "image_size": [64, 64], "font_size": [12, 20],
              "instances_per_image": [1, 2], "crops": False, "image_format": "png"}
     train = {"type": "train", "resources": {"num_cpus": 0}, "inputs": {"train": "synth.train"},
-             "init": f"models:/{name}@champion", "datasets": [{"input": "train", "ratio": 1.0}], "steps": 2,
-             "batch_size": 2, "image_size": 64, "loader_workers": 0, "cpus_per_worker": 1, "bf16": False,
-             "storage_path": str(tmp_path / "ray")}
+             "init": f"models:/{name}@champion",
+             "data": {"datasets": [{"input": "train", "ratio": 1.0}], "batch_size": 2, "image_size": 64, "loader_workers": 0},
+             "optim": {"bf16": False}, "schedule": {"steps": 2},
+             "workers": {"cpus_each": 1, "storage_path": str(tmp_path / "ray")}}
     evaluate = {"type": "evaluate", "inputs": {"model": "train.model", "test": "synth.test"}, "image_size": 64,
                 "num_render": 0}
     reg = {"type": "register", "inputs": {"model": "train.model", "eval": "evaluate.report"}, "name": name,

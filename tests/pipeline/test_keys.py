@@ -22,7 +22,8 @@ ROOT = Path(__file__).resolve().parents[2]
 OLD = 1_600_000_000  # a file time well in the past: digests of such files may be cached
 
 SYNTH = {"type": "synth", "splits": {"train": 4, "test": 2}, "image_size": [64, 64], "crops": False}
-TRAIN = {"type": "train", "inputs": {"train": "synth.train"}, "datasets": [{"input": "train", "ratio": 1.0}], "steps": 2}
+TRAIN = {"type": "train", "inputs": {"train": "synth.train"}, "data": {"datasets": [{"input": "train", "ratio": 1.0}]},
+         "schedule": {"steps": 2}}
 EVALUATE = {"type": "evaluate", "inputs": {"model": "train.model", "test": "synth.test"}}
 CODE_STAGES = {"synth": SYNTH, "train": TRAIN, "evaluate": EVALUATE, "other": {"type": "smoke"}}
 

@@ -20,7 +20,7 @@ def _last(graph) -> str:
 def test_totaltext_validates_and_evaluates_with_deteval():
     config = load_config(ROOT / "configs" / "totaltext.yaml", STAGES)
     for name in ("pretrain", "finetune"):
-        assert config.stages[name].params.val_protocol == "deteval", name
+        assert config.stages[name].params.validation.protocol == "deteval", name
     graph = build_graph(config, STAGES)
     assert _last(graph) == "evaluate"
     ev = config.stages["evaluate"]
@@ -32,7 +32,7 @@ def test_totaltext_validates_and_evaluates_with_deteval():
 
 def test_icdar2015_ends_with_an_evaluate_stage_writing_quads_for_the_rrc_site():
     config = load_config(ROOT / "configs" / "icdar2015.yaml", STAGES)
-    assert config.stages["finetune"].params.val_protocol == "icdar15"
+    assert config.stages["finetune"].params.validation.protocol == "icdar15"
     graph = build_graph(config, STAGES)
     assert _last(graph) == "evaluate"
     ev = config.stages["evaluate"].params

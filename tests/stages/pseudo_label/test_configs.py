@@ -22,8 +22,9 @@ def test_quickstart_ssl_extends_the_quickstart_and_wires_the_ssl_branch():
     ssl, base = stages["ssl_finetune"], stages["labeled_only"]
     assert "ssl_pseudo_label.dataset" in ssl.inputs.values() and "ssl_pseudo_label" not in graph.ancestors("labeled_only")
     # same init, same steps and schedule: the only difference is the pseudo-labeled data
-    same = {"init", "steps", "batch_size", "lr", "schedule", "warmup_steps", "seed", "augment", "image_size"}
+    same = {"init", "optim", "schedule", "checkpoint", "validation", "workers", "seed"}
     assert {k: getattr(ssl.params, k) for k in same} == {k: getattr(base.params, k) for k in same}
+    assert ssl.params.data.model_dump(exclude={"datasets"}) == base.params.data.model_dump(exclude={"datasets"})
     assert ssl.inputs["init"] == base.inputs["init"]
     ev = stages["evaluate_ssl"]
     assert ev.inputs["model"] == "ssl_finetune.model" and ev.inputs["baseline"] == "labeled_only.model"

@@ -8,22 +8,22 @@ from tests.pipeline.engine_helpers import Project
 
 pytestmark = pytest.mark.usefixtures("ray_local")
 
-TRAIN = {"type": "train", "resources": {"num_cpus": 0}, "steps": 6, "batch_size": 2, "image_size": 64, "val_size": 64,
-         "log_every": 2, "val_every": 3, "checkpoint_every": 3, "cpus_per_worker": 1, "torch_threads": 1,
-         "loader_workers": 1, "validation": "val"}
+TRAIN = {"type": "train", "resources": {"num_cpus": 0}, "schedule": {"steps": 6}, "log_every": 2,
+         "checkpoint": {"every": 3}, "validation": {"input": "val", "size": 64, "every": 3}}
+DATA = {"batch_size": 2, "image_size": 64, "loader_workers": 1}
 
 
 @pytest.mark.slow
 def test_pretrain_then_finetune_through_the_engine_logs_step_metrics(tmp_path):
-    storage = str(tmp_path / "ray_results")
+    workers = {"cpus_each": 1, "torch_threads": 1, "storage_path": str(tmp_path / "ray_results")}
     project = Project(tmp_path, {
         "synth": {"type": "synth", "splits": {"train": 12, "test": 4}, "image_size": [64, 64],
                   "instances_per_image": [1, 2], "font_size": [10, 16], "crops": False},
         "pretrain": {**TRAIN, "inputs": {"data": "synth.train", "val": "synth.test"},
-                     "datasets": [{"input": "data", "ratio": 1.0}], "storage_path": storage},
+                     "data": {**DATA, "datasets": [{"input": "data", "ratio": 1.0}]}, "workers": workers},
         "finetune": {**TRAIN, "inputs": {"init": "pretrain.model", "a": "synth.train", "b": "synth.test", "val": "synth.test"},
-                     "init": "init", "datasets": [{"input": "a", "ratio": 0.5}, {"input": "b", "ratio": 0.5}],
-                     "steps": 4, "lr": 1e-4, "storage_path": storage},
+                     "init": "init", "data": {**DATA, "datasets": [{"input": "a", "ratio": 0.5}, {"input": "b", "ratio": 0.5}]},
+                     "schedule": {"steps": 4}, "optim": {"lr": 1e-4}, "workers": workers},
     })
     report = project.run()
     assert {o.status for o in report.outcomes.values()} == {"done"}

@@ -33,7 +33,9 @@ def test_three_stage_recipes_chain_their_checkpoints():
 def test_i3cl_art_mixes_five_datasets_on_four_gpu_workers():
     config = load_config(Path(CONFIGS[0]).parent / "i3cl_art.yaml", STAGES)
     mix = config.stages["mixtrain"].params
-    assert [d.input for d in mix.datasets] == ["rects", "rctw17", "lsvt", "mlt19", "art"]
-    assert sum(mix.ratios()) == pytest.approx(1.0)
-    assert mix.num_workers == 4 and mix.use_gpu
+    assert [d.input for d in mix.data.datasets] == ["rects", "rctw17", "lsvt", "mlt19", "art"]
+    assert sum(mix.data.ratios()) == pytest.approx(1.0)
+    assert mix.workers.count == 4 and mix.workers.use_gpu
+    # the shared GPU sections reach every stage through the `<<` merges, with each stage's own values on top
+    assert (mix.optim.kind, mix.optim.lr, mix.data.loader_workers, mix.schedule.steps) == ("sgd", 0.005, 6, 60000)
     assert config.stages["pretrain"].params.model["backbone"]["name"] == "resnet50"

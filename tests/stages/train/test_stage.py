@@ -14,11 +14,15 @@ from stages.train.stage import STAGE
 pytestmark = pytest.mark.usefixtures("ray_local")
 
 
-def _params(tmp: Path, **overrides) -> TrainParams:
-    base = {"datasets": [{"input": "synth", "ratio": 1.0}], "steps": 6, "batch_size": 2, "image_size": 64,
-            "checkpoint_every": 2, "log_every": 2, "lr": 1e-3, "cpus_per_worker": 1, "torch_threads": 1,
-            "loader_workers": 0, "storage_path": str(tmp / "ray_results")}
-    return TrainParams.model_validate({**base, **overrides})
+def _params(tmp: Path, datasets: list | None = None, fault_marker: Path | None = None, max_failures: int = 1) -> TrainParams:
+    """6 steps on the tiny synth set, a checkpoint every 2; with ``fault_marker`` a worker kills itself at step 3."""
+    data = {"datasets": datasets or [{"input": "synth", "ratio": 1.0}], "batch_size": 2, "image_size": 64,
+            "loader_workers": 0}
+    workers = {"cpus_each": 1, "torch_threads": 1, "max_failures": max_failures, "storage_path": str(tmp / "ray_results")}
+    hooks = {"fault_step": 3, "fault_marker": str(fault_marker)} if fault_marker else None
+    return TrainParams.model_validate({"data": data, "optim": {"lr": 1e-3}, "schedule": {"steps": 6},
+                                       "checkpoint": {"every": 2}, "log_every": 2, "workers": workers,
+                                       "test_hooks": hooks})
 
 
 def _run(params: TrainParams, inputs: dict, tmp: Path, key: str, attempt: str = "out"):
@@ -30,7 +34,7 @@ def _run(params: TrainParams, inputs: dict, tmp: Path, key: str, attempt: str = 
 @pytest.mark.slow
 def test_killed_worker_is_replaced_and_resumes_from_last_checkpoint(tmp_path, tiny_synth):
     marker = tmp_path / "killed-once"
-    params = _params(tmp_path, fault_step=3, fault_marker=str(marker), max_failures=1)
+    params = _params(tmp_path, fault_marker=marker, max_failures=1)
     result, out = _run(params, {"synth": tiny_synth / "train"}, tmp_path, "kill-test")
     assert marker.exists()  # the worker did kill itself at step 3
     assert result.extra["resumed_at_steps"] == [2]  # ...and the new worker group started at the step-2 checkpoint
@@ -44,7 +48,7 @@ def test_killed_worker_is_replaced_and_resumes_from_last_checkpoint(tmp_path, ti
 def test_rerun_after_interruption_continues_the_same_run(tmp_path, tiny_synth):
     marker = tmp_path / "killed-once"
     inputs = {"synth": tiny_synth / "train"}
-    params = _params(tmp_path, fault_step=3, fault_marker=str(marker), max_failures=0)
+    params = _params(tmp_path, fault_marker=marker, max_failures=0)
     with pytest.raises(TrainingFailedError):
         _run(params, inputs, tmp_path, "rerun-test", "first")  # the run dies at step 3, nothing retries it
     result, out = _run(params, inputs, tmp_path, "rerun-test", "second")  # same key: same Ray Train run name
@@ -72,7 +76,7 @@ def test_forced_run_trains_from_its_inputs_and_its_own_retry_resumes(tmp_path, t
     assert finished.extra["resumed_at_steps"] == []
     # A forced attempt must not pick up the finished run's step-6 checkpoint of the same key.
     marker = tmp_path / "killed-once"
-    params = _params(tmp_path, fault_step=3, fault_marker=str(marker), max_failures=0)
+    params = _params(tmp_path, fault_marker=marker, max_failures=0)
     forced = LocalContext("train", "force-test", forced=True)
     forced.attempt = "attempt-1"
     with pytest.raises(TrainingFailedError):

@@ -22,16 +22,17 @@ from tests.commands import main
 from tests.models.test_mlflow_registry import ProxiedMlflowServer
 
 TRAIN = {"type": "train", "resources": {"num_cpus": 0}, "inputs": {"train": "synth.train", "val": "synth.test"},
-         "datasets": [{"input": "train", "ratio": 1.0}], "validation": "val", "steps": 4, "batch_size": 2,
-         "image_size": 64, "val_size": 64, "val_every": 2, "log_every": 1, "loader_workers": 0,
-         "cpus_per_worker": 1, "torch_threads": 1, "bf16": False}
+         "data": {"datasets": [{"input": "train", "ratio": 1.0}], "batch_size": 2, "image_size": 64, "loader_workers": 0},
+         "optim": {"bf16": False}, "schedule": {"steps": 4}, "validation": {"input": "val", "size": 64, "every": 2},
+         "log_every": 1}
 SYNTH = {"type": "synth", "splits": {"train": 6, "test": 2}, "image_size": [64, 64], "font_size": [12, 20],
          "instances_per_image": [1, 2], "crops": False, "image_format": "png"}
 
 
 def write_config(tmp_path: Path, **train) -> Path:
     path = tmp_path / "recipe.yaml"
-    stages = {"synth": SYNTH, "tiny": {**TRAIN, "storage_path": str(tmp_path / "ray"), **train}}
+    workers = {"cpus_each": 1, "torch_threads": 1, "storage_path": str(tmp_path / "ray")}
+    stages = {"synth": SYNTH, "tiny": {**TRAIN, "workers": workers, **train}}
     path.write_text(yaml.safe_dump({"name": "sweeptest", "artifact_root": str(tmp_path / "artifacts"),
                                     "ray": {"num_cpus": 2}, "stages": stages}))
     return path
@@ -40,8 +41,8 @@ def write_config(tmp_path: Path, **train) -> Path:
 def write_space(tmp_path: Path, **spec) -> Path:
     path = tmp_path / "space.yaml"
     data = {"num_samples": 3, "grace_period": 2, "register_as": "swept",
-            "space": {"lr": {"loguniform": [1e-4, 1e-2]},
-                      "augment.0.factor": {"choice": {"mild": [0.9, 1.1], "strong": [0.6, 1.5]}}}, **spec}
+            "space": {"optim.lr": {"loguniform": [1e-4, 1e-2]},
+                      "data.augment.0.factor": {"choice": {"mild": [0.9, 1.1], "strong": [0.6, 1.5]}}}, **spec}
     path.write_text(yaml.safe_dump(data))
     return path
 
@@ -52,14 +53,16 @@ def base_params(tmp_path: Path) -> dict:
 
 # --- the space ----------------------------------------------------------------------------------
 def test_space_values_reach_the_stage_params_and_choices_decode(tmp_path):
-    spec = load_spec(str(write_space(tmp_path, fixed={"steps": 8, "val_every": 4})), SweepOptions("", "", ""))
+    fixed = {"schedule.steps": 8, "validation.every": 4}
+    spec = load_spec(str(write_space(tmp_path, fixed=fixed)), SweepOptions("", "", ""))
     base = base_params(tmp_path)
     check_space(base, spec, "stages.tiny")
-    values = decode(spec, {"lr": 0.003, "augment.0.factor": "strong"})
-    assert values == {"lr": 0.003, "augment.0.factor": [0.6, 1.5]}
+    values = decode(spec, {"optim.lr": 0.003, "data.augment.0.factor": "strong"})
+    assert values == {"optim.lr": 0.003, "data.augment.0.factor": [0.6, 1.5]}
     params = trial_params(base, spec, values, "stages.tiny")
-    assert (params.lr, params.augment[0]["factor"], params.steps) == (0.003, [0.6, 1.5], 8)
-    assert params.checkpoint_every == params.val_every == 4  # ASHA sees every validation
+    assert (params.optim.lr, params.data.augment[0]["factor"], params.schedule.steps) == (0.003, [0.6, 1.5], 8)
+    assert params.optim.bf16 is False  # a section's other keys keep the stage's values
+    assert params.checkpoint.every == params.validation.every == 4  # ASHA sees every validation
     domains = tune_space(SweepSpec(space={"a": {"int": [1, 3]}, "b": {"uniform": [0, 1]}, "c": {"choice": [[1], [2]]}}))
     assert (domains["a"].lower, domains["a"].upper) == (1, 4)  # both ends included
     assert domains["c"].categories == ["0", "1"]  # non-scalar choices are proposed by label
@@ -67,16 +70,27 @@ def test_space_values_reach_the_stage_params_and_choices_decode(tmp_path):
 
 
 @pytest.mark.parametrize("space, problem", [
-    ({"lrr": {"uniform": [0.1, 0.2]}}, "stages.tiny.lrr: no such key; keys here:"),
-    ({"augment.9.p": {"uniform": [0.1, 0.2]}}, "stages.tiny.augment.9: '9' is not an index of a list of 6"),
-    ({"lr": {"uniform": [-1.0, 0.1]}}, "lr: Input should be greater than 0"),
-    ({"augment.0.factor": {"choice": {"bad": "not a range"}}}, "stages.tiny"),
+    ({"optim.lrr": {"uniform": [0.1, 0.2]}}, "stages.tiny.optim.lrr: no such key; keys here: bf16, grad_clip, kind, lr,"),
+    ({"lr": {"uniform": [0.1, 0.2]}}, "stages.tiny.lr: no such key; it moved to optim.lr"),
+    ({"data.augment.9.p": {"uniform": [0.1, 0.2]}}, "stages.tiny.data.augment.9: '9' is not an index of a list of 6"),
+    ({"optim.lr": {"uniform": [-1.0, 0.1]}}, "optim.lr: Input should be greater than 0"),
+    ({"data.augment.0.factor": {"choice": {"bad": "not a range"}}}, "stages.tiny"),
 ])
 def test_space_keys_and_values_are_checked_against_the_stage(tmp_path, space, problem):
     spec = SweepSpec(space=space)
     with pytest.raises(ValueError) as err:
         check_space(base_params(tmp_path), spec, "stages.tiny")
     assert problem in str(err.value)
+
+
+def test_the_quickstart_space_file_fits_the_quickstart_finetune_stage():
+    repo = Path(__file__).resolve().parents[3]
+    spec = load_spec(str(repo / "configs" / "sweeps" / "quickstart.yaml"), SweepOptions("", "", ""))
+    base = load_config(repo / "configs" / "quickstart.yaml", STAGES).stages["finetune"].params.model_dump(mode="json")
+    check_space(base, spec, "stages.finetune")
+    params = trial_params(base, spec, decode(spec, {"optim.lr": 0.001, "data.augment": "light"}), "stages.finetune")
+    assert (params.schedule.steps, params.validation.every, params.checkpoint.every) == (60, 20, 20)
+    assert (params.workers.cpus_each, params.data.loader_workers, len(params.data.augment)) == (1, 1, 2)
 
 
 @pytest.mark.parametrize("dist, problem", [
@@ -121,8 +135,8 @@ def check_sweep(result, tracking_uri: str, tmp_path: Path, metric: str) -> Mlflo
     assert len(trials) == 3 and {r.data.tags["trial_id"] for r in trials} == {t["trial_id"] for t in result.trials}
     for run in trials:
         row = next(t for t in result.trials if t["trial_id"] == run.data.tags["trial_id"])
-        assert float(run.data.params["lr"]) == pytest.approx(row["values"]["lr"])
-        assert run.data.params["steps"] == "4" and run.data.params["checkpoint_every"] == "2"
+        assert float(run.data.params["optim.lr"]) == pytest.approx(row["values"]["optim.lr"])
+        assert run.data.params["schedule.steps"] == "4" and run.data.params["checkpoint.every"] == "2"
         # The curves, a point a step (a stopped trial may train on a little while ASHA's decision travels).
         steps = sorted(m.step for m in client.get_metric_history(run.info.run_id, "train/loss_total"))
         assert steps == list(range(1, len(steps) + 1)) and len(steps) >= row["step"]
@@ -133,8 +147,8 @@ def check_sweep(result, tracking_uri: str, tmp_path: Path, metric: str) -> Mlflo
     assert any(t["status"] == "completed" for t in result.trials)
 
     best = load_config(result.best_config, STAGES).stages["tiny"].params
-    assert best.lr == pytest.approx(result.best["values"]["lr"])
-    assert best.augment[0]["factor"] == result.best["values"]["augment.0.factor"]
+    assert best.optim.lr == pytest.approx(result.best["values"]["optim.lr"])
+    assert best.data.augment[0]["factor"] == result.best["values"]["data.augment.0.factor"]
     with open(result.out_dir / "trials.csv") as handle:
         assert len(list(csv.DictReader(handle))) == 3
     version = client.get_model_version("swept", result.registration.version)

@@ -1,4 +1,4 @@
-"""Validation during training scores with the protocol the stage names (val_protocol)."""
+"""Validation during training scores with the protocol the stage names (validation.protocol)."""
 from __future__ import annotations
 
 import pytest
@@ -8,7 +8,7 @@ from models.metrics import DetPoly, GtPoly
 from stages.train.params import TrainParams
 from stages.train.validate import score
 
-BASE = {"datasets": [{"input": "a", "ratio": 1.0}], "steps": 1}
+BASE = {"data": {"datasets": [{"input": "a", "ratio": 1.0}]}, "schedule": {"steps": 1}}
 
 
 def box(x, y, w, h):
@@ -23,8 +23,9 @@ def test_split_detection_scores_by_protocol():
     assert score(gts, preds, "deteval")["recall"] == pytest.approx(0.8)
 
 
-def test_val_protocol_defaults_to_icdar15_and_is_checked():
-    assert TrainParams.model_validate(BASE).val_protocol == "icdar15"
-    assert TrainParams.model_validate({**BASE, "val_protocol": "deteval"}).val_protocol == "deteval"
-    with pytest.raises(ValidationError, match="val_protocol"):
-        TrainParams.model_validate({**BASE, "val_protocol": "iou"})
+def test_validation_protocol_defaults_to_icdar15_and_is_checked():
+    assert TrainParams.model_validate({**BASE, "validation": {"input": "a"}}).validation.protocol == "icdar15"
+    deteval = {**BASE, "validation": {"input": "a", "protocol": "deteval"}}
+    assert TrainParams.model_validate(deteval).validation.protocol == "deteval"
+    with pytest.raises(ValidationError, match="validation.protocol"):
+        TrainParams.model_validate({**BASE, "validation": {"input": "a", "protocol": "iou"}})
