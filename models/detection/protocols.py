@@ -20,3 +20,16 @@ def score(gts: dict[Any, list], preds: dict[Any, list], protocol: str) -> dict[s
         raise KeyError(f"unknown detection protocol {protocol!r}; valid: {', '.join(PROTOCOLS)}")
     result = PROTOCOLS[protocol](gts, preds)
     return {"precision": result.precision, "recall": result.recall, "hmean": result.hmean}
+
+
+def sweep(gts: dict[Any, list], preds: dict[Any, list], protocol: str, thresholds: list[float]) -> list[dict[str, float]]:
+    """precision / recall / hmean of the detections scoring at least each threshold, one row per threshold."""
+    if not thresholds:
+        return []
+    if protocol == "icdar15":  # computes the geometry once for every threshold
+        return PROTOCOLS["icdar15"](gts, preds, score_threshold=thresholds).params["sweep"]
+    rows = []
+    for t in thresholds:
+        r = PROTOCOLS[protocol](gts, {k: [d for d in dets if d.score >= t] for k, dets in preds.items()})
+        rows.append({"score_threshold": t, "precision": r.precision, "recall": r.recall, "hmean": r.hmean})
+    return rows

@@ -32,6 +32,7 @@ from typing import Any
 
 from models.checkpoint import load_predictor
 from models.detection.protocols import PROTOCOLS
+from models.detection.protocols import sweep as protocol_sweep
 from models.metrics.types import DetPoly, DetResult, GtPoly
 from pipeline.stage import (
     StageContext,
@@ -84,18 +85,6 @@ def _above(preds: dict[str, list[DetPoly]], threshold: float) -> dict[str, list[
     return {k: [d for d in dets if d.score >= threshold] for k, dets in preds.items()}
 
 
-def _sweep(gts: dict, preds: dict, protocol: str, thresholds: list[float]) -> list[dict[str, float]]:
-    if not thresholds:
-        return []
-    if protocol == "icdar15":  # computes the geometry once for every threshold
-        return PROTOCOLS["icdar15"](gts, preds, score_threshold=thresholds).params["sweep"]
-    out = []
-    for t in thresholds:
-        r = PROTOCOLS[protocol](gts, _above(preds, t))
-        out.append({"score_threshold": t, "precision": r.precision, "recall": r.recall, "hmean": r.hmean})
-    return out
-
-
 def evaluate_predictions(gts: dict[str, list[GtPoly]], preds: dict[str, list[DetPoly]],
                          params: EvaluateParams | None = None) -> TestSetEval:
     """Score given detections against ground truth: headline at ``box_thresh``, threshold sweep, breakdown.
@@ -105,7 +94,7 @@ def evaluate_predictions(gts: dict[str, list[GtPoly]], preds: dict[str, list[Det
     params = params or EvaluateParams()
     kept = _above(preds, params.box_thresh)
     result = PROTOCOLS[params.protocol](gts, kept)
-    sweep = _sweep(gts, preds, params.protocol, params.thresholds)
+    sweep = protocol_sweep(gts, preds, params.protocol, params.thresholds)
     headline = {"score_threshold": params.box_thresh, "precision": result.precision, "recall": result.recall,
                 "hmean": result.hmean}
     best = max(sweep, key=lambda p: p["hmean"]) if sweep else headline  # max keeps the first of ties

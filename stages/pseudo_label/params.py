@@ -16,6 +16,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from models.detection.protocols import PROTOCOLS
 from pipeline.stage import StageParams
 from stages.pseudo_label.weights import WeightRule
 
@@ -82,6 +83,8 @@ class PseudoLabelParams(StageParams):
                            "archive or manifest (.json / .parquet / .txt)")
     ground_truth: str | None = Field(None, description="input with the same images' hidden annotations (COCO): "
                                      "only scores the labels (per weight band, ensemble vs single teachers)")
+    ground_truth_protocol: Literal[tuple(PROTOCOLS)] = Field(next(iter(PROTOCOLS)), description="the detection "
+                                                             "protocol the labels are scored with")
     image_size: int = Field(1280, ge=32, description="longer side (px) of the identity view; aspect kept, padded to x32")
     batch_size: int = Field(8, ge=1, description="images per forward pass")
     detect: DetectParams = Field(default_factory=DetectParams, description="probability map -> candidate polygons")

@@ -1,4 +1,5 @@
-"""Pseudo-labels scored against the unlabeled images' hidden ground truth (ICDAR 2015 protocol, IoU 0.5).
+"""Pseudo-labels scored against the unlabeled images' hidden ground truth, under a detection protocol of
+the detection task (``ground_truth_protocol``; ICDAR 2015 by default).
 
 Only possible when the generator knows the truth (a synthetic unlabeled split); it never feeds the labels.
 
@@ -18,7 +19,8 @@ from typing import Any, Sequence
 
 import numpy as np
 
-from models.metrics import DetPoly, GtPoly, evaluate_icdar15
+from models.detection.protocols import PROTOCOLS, sweep
+from models.metrics import DetPoly, GtPoly
 from stages.pseudo_label.fusion import FusedInstance, fuse
 from stages.pseudo_label.stats import LabeledImage
 from stages.pseudo_label.weights import WeightRule, decide_instance
@@ -57,14 +59,15 @@ def _in_band(weight: float, lo: float, hi: float | None, last: bool) -> bool:
     return lo <= weight < hi or (last and weight == hi)
 
 
-def band_metrics(gts: dict[str, list[GtPoly]], images: list[LabeledImage], edges: Sequence[float]) -> dict[str, float]:
+def band_metrics(gts: dict[str, list[GtPoly]], images: list[LabeledImage], edges: Sequence[float],
+                 protocol: str = "icdar15") -> dict[str, float]:
     """Precision / recall of all kept pseudo-labels, per weight band and cumulatively above each edge."""
     scored = [img for img in images if img.key in gts]
     sub = {img.key: gts[img.key] for img in scored}
 
     def result(select) -> Any:
         preds = {img.key: [DetPoly(inst.polygon, d.weight) for inst, d in img.kept if select(d.weight)] for img in scored}
-        return evaluate_icdar15(sub, preds)
+        return PROTOCOLS[protocol](sub, preds)
 
     everything = result(lambda w: True)
     out = {"gt.images": float(len(scored)), "gt.instances": float(everything.num_gt_care),
@@ -96,14 +99,14 @@ class Curve:
         return max(reached) if reached else None
 
 
-def curve(name: str, gts: dict[str, list[GtPoly]], fused: dict[str, list[FusedInstance]], rule: WeightRule) -> Curve:
+def curve(name: str, gts: dict[str, list[GtPoly]], fused: dict[str, list[FusedInstance]], rule: WeightRule,
+          protocol: str = "icdar15") -> Curve:
     """The sweep of one fused set (scored by quality) and its operating point under ``rule``."""
     preds = {k: [DetPoly(inst.polygon, inst.quality) for inst in insts] for k, insts in fused.items()}
-    sweep = evaluate_icdar15(gts, preds, score_threshold=SWEEP).params["sweep"]
     kept = {k: [DetPoly(inst.polygon, inst.quality) for inst in insts if decide_instance(inst, rule).keep]
             for k, insts in fused.items()}
-    op = evaluate_icdar15(gts, kept)
-    return Curve(name, sweep, op.precision, op.recall)
+    op = PROTOCOLS[protocol](gts, kept)
+    return Curve(name, sweep(gts, preds, protocol, SWEEP), op.precision, op.recall)
 
 
 def single_model_sets(sources: dict[str, list[list[Any]]], num_models: int, iou: float,
@@ -121,13 +124,14 @@ def single_model_sets(sources: dict[str, list[list[Any]]], num_models: int, iou:
 
 def compare_ensemble(gts: dict[str, list[GtPoly]], ensemble: dict[str, list[FusedInstance]],
                      sources: dict[str, list[list[Any]]], model_names: Sequence[str], iou: float,
-                     rule: WeightRule, outline: str = "mean") -> tuple[dict[str, float], list[Curve]]:
+                     rule: WeightRule, outline: str = "mean",
+                     protocol: str = "icdar15") -> tuple[dict[str, float], list[Curve]]:
     """Metrics comparing the ensemble with each single teacher (see the module docstring), and the curves."""
     keys = [k for k in ensemble if k in gts]
     sub = {k: gts[k] for k in keys}
-    curves = [curve("ensemble", sub, {k: ensemble[k] for k in keys}, rule)]
+    curves = [curve("ensemble", sub, {k: ensemble[k] for k in keys}, rule, protocol)]
     singles = single_model_sets({k: sources[k] for k in keys}, len(model_names), iou, outline)
-    curves += [curve(name, sub, fused, rule) for name, fused in zip(model_names, singles)]
+    curves += [curve(name, sub, fused, rule, protocol) for name, fused in zip(model_names, singles)]
     ens = curves[0]
     out = {"cmp.ensemble.precision": ens.precision, "cmp.ensemble.recall": ens.recall}
     reached = []

@@ -183,11 +183,11 @@ def score(params: PseudoLabelParams, inputs: dict[str, Path], labeled: list[stat
     missing = sum(img.key not in gts for img in labeled)
     if missing:
         ctx.logger.warning("pseudo_label: %d labeled image(s) have no ground truth in %s", missing, params.ground_truth)
-    metrics = scoring.band_metrics(gts, labeled, params.bands)
+    metrics = scoring.band_metrics(gts, labeled, params.bands, params.ground_truth_protocol)
     good = [o for o in outcomes if not o.skipped]
     cmp, curves = scoring.compare_ensemble(gts, {o.key: o.fused for o in good}, {o.key: o.sources for o in good},
                                            model_names, params.iou, params.weighting.rule(),
-                                           params.outline)
+                                           params.outline, params.ground_truth_protocol)
     metrics.update(cmp)
     scoring.log_curves(ctx, curves)
     scoring.plot_curves(curves, report / "pr.png")
