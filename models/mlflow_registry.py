@@ -38,8 +38,16 @@ from typing import Any, Iterable
 from mlflow import MlflowClient
 from mlflow.exceptions import MlflowException
 
-from pipeline.model_uris import (ModelNotFound, check_model_uri, describe_registry, get_alias_version, is_not_found,
-                                 model_version, registered_model, registry_client)
+from pipeline.model_uris import (
+    ModelNotFound,
+    check_model_uri,
+    describe_registry,
+    get_alias_version,
+    is_not_found,
+    model_version,
+    registered_model,
+    registry_client,
+)
 
 __all__ = ["ModelNotFound", "Registration", "check_model_uri", "describe_registry", "get_alias_version",
            "register_version", "registry_client", "set_alias", "version_tags"]

@@ -29,7 +29,7 @@ import numpy as np
 from scipy.optimize import linear_sum_assignment
 
 from .polygons import PackedSets, overlaps, pack_sets
-from .types import DetResult, DetPoly, GtPoly, ImageId, ImageResult, hmean_of, pooled_result, safe_div
+from .types import DetPoly, DetResult, GtPoly, ImageId, ImageResult, hmean_of, pooled_result, safe_div
 
 MATCHINGS = ("greedy", "max")
 

@@ -25,10 +25,10 @@ import pyarrow as pa
 
 from stages.convert.parsers.common import text_lines
 from stages.convert.parsers.line_format import LineFormat, count_line_breaks, malformed
-from stages.dataset.records import Skipped
 from stages.convert.shard_work import check_word_image, relative_to_any
-from stages.dataset.names import UNSAFE_PATH, SafeJoiner, UnsafePath
 from stages.dataset.manifest import CROP_SCHEMA
+from stages.dataset.names import UNSAFE_PATH, SafeJoiner, UnsafePath
+from stages.dataset.records import Skipped
 
 # Bytes of list per slice: 400 to 600 words, a few MB of images and some 50 ms of work per shard task.
 SLICE_BYTES = 16 * 1024

@@ -11,10 +11,10 @@ import os
 from collections import Counter
 from dataclasses import dataclass, field, replace
 
-from stages.dataset.records import CropRecord, ImageRecord, Skipped
 from stages.convert.validate import read_image, validate_record
-from stages.dataset.images import decode_image, exif_orientation, without_orientation
 from stages.dataset.crops import crop_instance, encode_crop
+from stages.dataset.images import decode_image, exif_orientation, without_orientation
+from stages.dataset.records import CropRecord, ImageRecord, Skipped
 
 Item = ImageRecord | CropRecord | Skipped
 Unit = ImageRecord | str | bytes | Skipped  # what a shard receives per item

@@ -12,13 +12,13 @@ import numpy as np
 import pyarrow as pa
 
 from stages.convert.list_shards import WordsOut, take_images
-from stages.dataset.records import Skipped
 from stages.convert.shard_work import ImageOut, Item, relative_to_any
 from stages.convert.validate import DROP_REASONS
-from stages.dataset.names import UNSAFE_PATH, name_problem
 from stages.dataset.coco import CocoWriter
 from stages.dataset.lmdb_writer import LmdbWriter
 from stages.dataset.manifest import CROP_SCHEMA, IMAGE_SCHEMA, ManifestWriter
+from stages.dataset.names import UNSAFE_PATH, name_problem
+from stages.dataset.records import Skipped
 from stages.dataset.tree import link_or_copy
 
 

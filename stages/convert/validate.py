@@ -31,8 +31,8 @@ import numpy as np
 from shapely import make_valid
 from shapely.geometry import MultiPoint, Polygon
 
-from stages.dataset.records import ImageRecord, Skipped, TextInstance
 from stages.dataset import images
+from stages.dataset.records import ImageRecord, Skipped, TextInstance
 
 Point = tuple[float, float]
 

@@ -16,10 +16,10 @@ from typing import Iterator
 import pyarrow as pa
 
 from stages.convert.parsers import lsvt
-from stages.dataset.records import ImageRecord, Skipped
 from stages.convert.shard_work import ImageOut, relative_to_any
 from stages.convert.sink import Tally, place_image
 from stages.dataset.manifest import ManifestWriter
+from stages.dataset.records import ImageRecord, Skipped
 
 WEAK_SCHEMA = pa.schema([
     ("file_name", pa.string()),  # relative to images/

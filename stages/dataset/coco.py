@@ -15,8 +15,8 @@ from pathlib import Path
 from types import TracebackType
 from typing import IO, Any, Iterable, Iterator
 
-from stages.dataset.records import ImageRecord, TextInstance
 from stages.dataset.images import image_size
+from stages.dataset.records import ImageRecord, TextInstance
 
 CATEGORIES = [{"id": 1, "name": "text"}]
 

@@ -22,11 +22,10 @@ import json
 import sys
 from pathlib import Path
 
-from stages.dataset.records import ParseError
-
 from models.detection.protocols import PROTOCOLS as DETECTION_PROTOCOLS
 from models.metrics import RECOGNITION_MODES, evaluate_e2e, recognition_metrics
 from models.metrics.types import DetResult
+from stages.dataset.records import ParseError
 
 from .formats import COORD_RULES, ORDERS, load_gt, load_predictions
 from .rec_formats import align, load_rec_gt, load_rec_preds

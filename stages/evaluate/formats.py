@@ -68,9 +68,8 @@ from typing import Iterator
 
 import numpy as np
 
-from stages.dataset.records import ParseError
-
 from models.metrics.types import DetPoly, GtPoly
+from stages.dataset.records import ParseError
 
 COORD_RULES = ("quad", "polygon")
 ORDERS = ("xy", "yx")

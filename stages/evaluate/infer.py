@@ -171,8 +171,8 @@ def load(uri: str, device_name: str, tracking_uri: str | None) -> Any:
     import torch
     from mlflow.exceptions import MlflowException
 
-    from pipeline import model_uris, paths
     from models.checkpoint import load_predictor
+    from pipeline import model_uris, paths
 
     if device_name == "cuda" and not torch.cuda.is_available():
         raise InferError("--device cuda: torch sees no CUDA device (use --device cpu)")

@@ -31,8 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from models.checkpoint import load_predictor
-from models.detection.protocols import PROTOCOLS
-from models.detection.protocols import sweep as protocol_sweep
+from models.detection.protocols import PROTOCOLS, sweep as protocol_sweep
 from models.metrics.types import DetPoly, DetResult, GtPoly
 from pipeline.stage import (
     StageContext,

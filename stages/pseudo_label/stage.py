@@ -32,8 +32,8 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.stage import StageContext, StageDef, StageResult, stage_tracking_uri
-from stages.dataset.records import ImageRecord, TextInstance
 from stages.dataset.layout import images_folder, write_detection_set
+from stages.dataset.records import ImageRecord, TextInstance
 from stages.dataset.report_files import write_json
 from stages.dataset.tree import link_or_copy
 from stages.pseudo_label import scoring, stats

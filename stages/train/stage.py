@@ -136,7 +136,7 @@ def resolve_init(init: str | None, inputs: dict[str, Path], tracking_uri: str | 
 
 def model_config(params: TrainParams, init: Path | None) -> dict[str, Any]:
     """The detector config: ``params.model``, else the init checkpoint's, else the tiny DBNet."""
-    from models.build import validate_config, tiny_config
+    from models.build import tiny_config, validate_config
     from models.checkpoint import load_checkpoint
 
     if params.model is not None:

@@ -55,7 +55,14 @@ from pipeline.plugins import Plugins
 from pipeline.redact import redact_argv
 from pipeline.stage import StageDef
 from stages.train.sweep_space import SweepSpec, check_space, decode, trial_params, tune_space
-from stages.train.sweep_trial import TRIAL_RESOURCES, PlacementGroupJanitor, ReleaseOnTrialEnd, TrialJob, concurrency, run_trial
+from stages.train.sweep_trial import (
+    TRIAL_RESOURCES,
+    PlacementGroupJanitor,
+    ReleaseOnTrialEnd,
+    TrialJob,
+    concurrency,
+    run_trial,
+)
 
 log = logging.getLogger("stages.train.sweep")
 

@@ -127,9 +127,7 @@ def set_key(params: dict[str, Any], dotted: str, value: Any, where: str) -> None
 def trial_params(base: dict[str, Any], spec: SweepSpec, values: dict[str, Any], where: str) -> Any:
     """TrainParams of one trial: the stage's resolved params, ``fixed``, then the trial's values."""
     from pipeline.config import format_errors
-    from stages.train.params import TrainParams
-
-    from stages.train.params import MOVED_KEYS
+    from stages.train.params import MOVED_KEYS, TrainParams
 
     data = copy.deepcopy(base)
     for key, value in {**spec.fixed, **values}.items():

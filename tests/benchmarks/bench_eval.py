@@ -20,9 +20,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from models.metrics import DetPoly, GtPoly, evaluate_deteval, evaluate_e2e, evaluate_icdar15, evaluate_pascal  # noqa: E402
 from stages.evaluate.formats import load_gt  # noqa: E402
-from models.metrics import (DetPoly, GtPoly, evaluate_deteval, evaluate_e2e,  # noqa: E402
-                                     evaluate_icdar15, evaluate_pascal)
 
 PROTOCOLS = {"icdar15": evaluate_icdar15, "deteval": evaluate_deteval, "pascal": evaluate_pascal,
              "e2e": evaluate_e2e}

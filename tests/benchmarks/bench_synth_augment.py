@@ -26,9 +26,9 @@ sys.path.insert(0, str(ROOT))
 import numpy as np  # noqa: E402
 
 from stages.augment.stage import AugmentShard, SourceImage, augment_shard  # noqa: E402
-from stages.dataset.transforms.chain import build_chain  # noqa: E402
 from stages.augment.variants import BUILTIN_VARIANTS  # noqa: E402
 from stages.dataset.records import ImageRecord  # noqa: E402
+from stages.dataset.transforms.chain import build_chain  # noqa: E402
 from stages.synth.layout import render_image  # noqa: E402
 from stages.synth.stage import SynthParams, SynthShard, image_rng, render_config, render_shard  # noqa: E402
 

@@ -206,7 +206,7 @@ def test_models_cli_list_show_promote_alias(store, tmp_path, capsys):
     listing = capsys.readouterr().out
     assert f"{name}" in listing and "2 (newest v2)" in listing and "candidate=v2, champion=v1" in listing
     assert main(["models", "--tracking-uri", store, "promote", name, "2"]) == 0
-    assert f"@champion -> v2 (was v1)" in capsys.readouterr().out
+    assert "@champion -> v2 (was v1)" in capsys.readouterr().out
     assert main(["models", "alias", name, "staging", "1", "--tracking-uri", store]) == 0
     assert main(["models", "--tracking-uri", store, "show", name]) == 0
     shown = capsys.readouterr().out

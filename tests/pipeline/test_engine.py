@@ -116,7 +116,8 @@ def test_mlflow_parent_child_runs_tags_and_lineage(diamond):
     assert all(r.data.tags["cache_hit"] == "true" for r in hits.values())
     assert hits["d"].data.tags["source_run_id"] == d.info.run_id
     # The library versions that produced an output: in its manifest, and on the run that made it and on hits.
-    import numpy, torch
+    import numpy
+    import torch
 
     versions = first.outcomes["d"].manifest["environment"]
     assert (versions["torch"], versions["numpy"]) == (torch.__version__, numpy.__version__)

@@ -8,27 +8,29 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from stages.convert.parsers import art
-from stages.convert.parsers import ctw1500
-from stages.convert.parsers import icdar2013
-from stages.convert.parsers import icdar2015
-from stages.convert.parsers import lsvt
-from stages.convert.parsers import mlt
-from stages.convert.parsers import rects
-from stages.convert.parsers import totaltext
-from stages.convert.parsers import rctw17
-from stages.convert.parsers import synthtext
-from stages.convert.parsers import textocr
-from stages.convert.parsers import cocotext
-from stages.convert.parsers import mjsynth
-from stages.convert.parsers import iiit5k
-from stages.convert.parsers import svt
-from stages.convert.parsers import textlist
-from stages.dataset import lmdb_reader
-from stages.convert.parsers import mmocr
-from stages.convert.parsers import paddleocr
+from stages.convert.parsers import (
+    art,
+    cocotext,
+    ctw1500,
+    icdar2013,
+    icdar2015,
+    iiit5k,
+    lsvt,
+    mjsynth,
+    mlt,
+    mmocr,
+    paddleocr,
+    rctw17,
+    rects,
+    svt,
+    synthtext,
+    textlist,
+    textocr,
+    totaltext,
+)
 from stages.convert.parsers.common import ParserFn
 from stages.convert.parsers.line_format import LineFormat
+from stages.dataset import lmdb_reader
 
 PARSERS: dict[str, ParserFn] = {
     "icdar2013": icdar2013.parse,

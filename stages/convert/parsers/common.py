@@ -20,8 +20,8 @@ import zlib
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable, Iterator, Sequence
 
-from stages.dataset.records import CropRecord, ImageRecord, ParseError, Skipped, TextInstance
 from stages.dataset.names import UNSAFE_PATH, SafeJoiner, UnsafePath, is_inside
+from stages.dataset.records import CropRecord, ImageRecord, ParseError, Skipped, TextInstance
 
 Point = tuple[float, float]
 ParserFn = Callable[[Path, Path], Iterator[ImageRecord | CropRecord | Skipped]]
@@ -29,6 +29,7 @@ ParserFn = Callable[[Path, Path], Iterator[ImageRecord | CropRecord | Skipped]]
 FileParser = Callable[[str, bytes], Iterable[TextInstance | Skipped]]
 
 from stages.dataset.images import IMAGE_SUFFIXES  # noqa: F401 (parsers import it from here)
+
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _DIGITS = re.compile(r"(\d+)")
 

@@ -20,8 +20,8 @@ import numpy as np
 from stages.convert.parsers.common import join_name
 from stages.convert.parsers.synthtext import load_mat, strings
 from stages.convert.parsers.textlist import crop
-from stages.dataset.records import CropRecord, ParseError, Skipped
 from stages.dataset.names import SafeJoiner
+from stages.dataset.records import CropRecord, ParseError, Skipped
 
 LABEL_FIELDS = ("GroundTruth", "chars")  # *data.mat, *CharBound.mat
 

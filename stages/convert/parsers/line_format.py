@@ -16,9 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterator
 
-from stages.dataset.records import CropRecord, ParseError, Skipped
 from stages.dataset.names import UNSAFE_PATH, SafeJoiner, UnsafePath
-
+from stages.dataset.records import CropRecord, ParseError, Skipped
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 

@@ -32,8 +32,8 @@ from typing import Any, Iterator
 
 from stages.convert.parsers.common import join_name
 from stages.convert.parsers.line_format import LineFormat, parse_line_list
-from stages.dataset.records import CropRecord, ParseError, Skipped
 from stages.dataset.names import SafeJoiner
+from stages.dataset.records import CropRecord, ParseError, Skipped
 
 
 def parse(annotations: Path, images: Path) -> Iterator[CropRecord | Skipped]:

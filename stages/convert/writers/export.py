@@ -16,11 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable, Iterator
 
-from stages.dataset import lmdb_reader
-from stages.dataset.records import CropRecord, ImageRecord
 from stages.convert.writers import mmocr, paddleocr
+from stages.dataset import lmdb_reader
 from stages.dataset.coco import read_coco
 from stages.dataset.layout import ANNOTATIONS, IMAGES
+from stages.dataset.records import CropRecord, ImageRecord
 from stages.dataset.tree import link_or_copy
 
 CROPS = "crops.lmdb"

@@ -12,9 +12,19 @@ from __future__ import annotations
 from typing import Any, Mapping, Sequence
 
 from stages.dataset.transforms.base import Compose, PixelTransform, Transform, drop_empty, value_range
+from stages.dataset.transforms.photometric import (
+    Brightness,
+    ColorShift,
+    Contrast,
+    Gamma,
+    GaussianBlur,
+    GaussianNoise,
+    Grayscale,
+    Jpeg,
+    MotionBlur,
+    SaltPepper,
+)
 from stages.dataset.transforms.spatial import Curve, Elastic, Perspective, RandomCrop, Resize, Rotate, Scale
-from stages.dataset.transforms.photometric import (Brightness, ColorShift, Contrast, Gamma, GaussianBlur, GaussianNoise,
-                                        Grayscale, Jpeg, MotionBlur, SaltPepper)
 
 TRANSFORMS: dict[str, type[Transform]] = {
     # photometric

@@ -8,8 +8,8 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from stages.dataset.transforms.base import PixelTransform, uniform, value_range
 from stages.dataset.images import decode_image
+from stages.dataset.transforms.base import PixelTransform, uniform, value_range
 
 _LEVELS = np.arange(256, dtype=np.float32)
 

@@ -14,8 +14,17 @@ import cv2
 import numpy as np
 
 from stages.dataset.transforms.base import Transform, fill_colour, uniform, value_range
-from stages.dataset.transforms.geometry import (apply_matrix, clip_to_frame, corners, densify, expand_to_fit,
-                                     forward_points, remap_field, rotation_about, warp_matrix)
+from stages.dataset.transforms.geometry import (
+    apply_matrix,
+    clip_to_frame,
+    corners,
+    densify,
+    expand_to_fit,
+    forward_points,
+    remap_field,
+    rotation_about,
+    warp_matrix,
+)
 
 # The warps keep |grad displacement| under this so the inverse exists and point mapping converges fast.
 _MAX_GRADIENT = 0.35

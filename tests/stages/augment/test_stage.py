@@ -13,8 +13,8 @@ from pydantic import ValidationError
 from pipeline.stage import LocalContext
 from stages.augment.params import AugmentParams
 from stages.augment.stage import STAGE
-from stages.dataset.records import ImageRecord, TextInstance
 from stages.dataset.coco import read_coco, write_coco
+from stages.dataset.records import ImageRecord, TextInstance
 from stages.synth.stage import STAGE as SYNTH
 
 

@@ -18,8 +18,8 @@ from stages.convert import list_shards
 from stages.convert.list_shards import convert_slice, list_slices, take_images
 from stages.convert.parsers import line_format, textlist
 from stages.convert.parsers.line_format import count_line_breaks
-from stages.dataset.records import ParseError
 from stages.convert.stage import ConvertParams, convert, run
+from stages.dataset.records import ParseError
 
 MJSYNTH = Path(__file__).resolve().parents[2] / "fixtures" / "mjsynth"
 

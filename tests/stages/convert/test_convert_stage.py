@@ -16,8 +16,8 @@ from pycocotools.coco import COCO
 from pydantic import ValidationError
 
 from pipeline.stage import LocalContext
-from stages.dataset.records import CropRecord, ImageRecord, Skipped, TextInstance
 from stages.convert.stage import STAGE, ConvertParams, convert, output_names, run
+from stages.dataset.records import CropRecord, ImageRecord, Skipped, TextInstance
 
 FIXTURE = Path(__file__).resolve().parents[2] / "fixtures" / "icdar2015" / "gt"
 IC15_IMAGES = ["img_1", "img_40", "img_68", "img_108", "img_415"]

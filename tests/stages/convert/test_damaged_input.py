@@ -12,8 +12,8 @@ import pytest
 
 from pipeline.stage import LocalContext
 from stages.convert.parsers import cocotext, icdar2015, textlist
-from stages.dataset.records import ImageRecord, ParseError, Skipped
 from stages.convert.stage import ConvertParams, run
+from stages.dataset.records import ImageRecord, ParseError, Skipped
 
 GOOD = "1,1,30,1,30,20,1,20,WORD\n"
 

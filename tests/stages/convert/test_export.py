@@ -12,10 +12,10 @@ import pytest
 
 from pipeline.stage import LocalContext
 from stages.convert.parsers import get_parser
-from stages.dataset.records import CropRecord, ImageRecord, Skipped, TextInstance
 from stages.convert.stage import ConvertParams, convert, exported, run
-from stages.dataset.coco import read_coco
 from stages.convert.writers.export import export_dataset, image_extension
+from stages.dataset.coco import read_coco
+from stages.dataset.records import CropRecord, ImageRecord, Skipped, TextInstance
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 

@@ -12,12 +12,11 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from stages.convert.parsers import PARSERS
-from stages.dataset.records import CropRecord, ImageRecord, ParseError, Skipped
 from stages.convert.validate import validate_record
+from stages.dataset.records import CropRecord, ImageRecord, ParseError, Skipped
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 EXAMPLES = int(os.environ.get("SCENETEXT_FUZZ_EXAMPLES", "25"))

@@ -13,9 +13,9 @@ import pytest
 from pipeline.stage import LocalContext
 from stages.convert.parsers import cocotext, textlist
 from stages.convert.parsers.common import ImageIndex
-from stages.dataset.records import ImageRecord, Skipped
 from stages.convert.stage import ConvertParams, run
 from stages.dataset.names import UnsafePath, safe_join
+from stages.dataset.records import ImageRecord, Skipped
 
 
 def _image(path: Path, width: int = 40, height: int = 30) -> Path:

@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from shapely.geometry import Polygon
 
-from stages.dataset.records import ImageRecord, Skipped, TextInstance
 from stages.convert.validate import polygon_area, read_image, validate_instance, validate_record
+from stages.dataset.records import ImageRecord, Skipped, TextInstance
 
 BOX = [(10.0, 10.0), (50.0, 10.0), (50.0, 30.0), (10.0, 30.0)]
 

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from stages.dataset.errors import DataFileError, UnsafeArchive
 from stages.dataset.archives import archive_kind, extract_archive
+from stages.dataset.errors import DataFileError, UnsafeArchive
 from tests.stages.download.archives import files_under, link, tar_bytes, zip_bytes
 
 

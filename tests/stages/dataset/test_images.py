@@ -5,10 +5,16 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
-from PIL import Image
 
-from stages.dataset.images import (UnreadableImage, decode_image, exif_orientation, image_size, read_image, read_rgb,
-                                   without_orientation)
+from stages.dataset.images import (
+    UnreadableImage,
+    decode_image,
+    exif_orientation,
+    image_size,
+    read_image,
+    read_rgb,
+    without_orientation,
+)
 from tests.stages.dataset.exif_images import BOX, STORED_SIZE, write_exif_image
 
 HW = (STORED_SIZE[1], STORED_SIZE[0])

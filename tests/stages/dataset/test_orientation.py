@@ -8,12 +8,12 @@ import cv2
 import numpy as np
 from PIL import Image, ImageOps
 
+from models.build import target_maker
 from pipeline.stage import LocalContext
-from stages.dataset.records import ImageRecord, TextInstance
 from stages.convert.stage import ConvertParams, run
 from stages.dataset.coco import write_coco
-from models.build import target_maker
 from stages.dataset.images import read_rgb
+from stages.dataset.records import ImageRecord, TextInstance
 from stages.train.data import MixedDataset, read_samples
 from tests.stages.dataset.exif_images import BOX, STORED_SIZE, box_polygon, write_exif_image
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stages.dataset.transforms.geometry import densify, polygon_area, rasterize
-from stages.dataset.transforms.chain import GEOMETRIC, TRANSFORMS, build_chain, drop_empty
 from stages.augment.variants import BUILTIN_VARIANTS, resolve_variants
+from stages.dataset.transforms.chain import GEOMETRIC, TRANSFORMS, build_chain, drop_empty
+from stages.dataset.transforms.geometry import densify, polygon_area, rasterize
 
 W, H = 320, 240
 QUAD = np.array([[40, 50], [150, 62], [145, 100], [35, 90]], float)

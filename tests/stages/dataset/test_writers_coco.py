@@ -9,8 +9,8 @@ import numpy as np
 import pytest
 from pycocotools.coco import COCO
 
-from stages.dataset.records import ImageRecord, TextInstance
 from stages.dataset.coco import read_coco, write_coco
+from stages.dataset.records import ImageRecord, TextInstance
 
 
 def _records(root: Path) -> list[ImageRecord]:

@@ -6,8 +6,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from stages.dataset.records import ImageRecord, TextInstance
 from stages.dataset.coco import write_coco
+from stages.dataset.records import ImageRecord, TextInstance
 
 # (width, height) of each image and its white boxes as (x0, y0, x1, y1, don't care).
 LAYOUT = [

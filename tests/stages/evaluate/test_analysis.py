@@ -6,11 +6,18 @@ import math
 import numpy as np
 import pytest
 
-from stages.evaluate.analysis import (
-    DEFAULT_ANGLE_BINS, DEFAULT_HEIGHT_BINS, bin_index, bin_labels, breakdown, breakdown_rows, check_edges,
-    text_angle, text_height,
-)
 from models.metrics import DetPoly, GtPoly, evaluate_icdar15
+from stages.evaluate.analysis import (
+    DEFAULT_ANGLE_BINS,
+    DEFAULT_HEIGHT_BINS,
+    bin_index,
+    bin_labels,
+    breakdown,
+    breakdown_rows,
+    check_edges,
+    text_angle,
+    text_height,
+)
 
 
 def rotated_box(cx: float, cy: float, w: float, h: float, degrees: float) -> np.ndarray:

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stages.evaluate.formats import load_gt, load_predictions
 from models.metrics import DetPoly, GtPoly, evaluate_deteval, evaluate_pascal, sigma_tau
+from stages.evaluate.formats import load_gt, load_predictions
 
 FX = Path(__file__).resolve().parents[2] / "fixtures" / "totaltext_eval"
 

@@ -10,8 +10,7 @@ import tempfile
 import zipfile
 from pathlib import Path
 
-from hypothesis import HealthCheck, given, settings
-from hypothesis import strategies as st
+from hypothesis import HealthCheck, given, settings, strategies as st
 
 from stages.dataset.records import ParseError
 from stages.evaluate.formats import load_gt, load_predictions

@@ -8,8 +8,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from stages.evaluate.formats import load_gt, load_predictions
 from models.metrics import DetPoly, evaluate_e2e, evaluate_icdar15
+from stages.evaluate.formats import load_gt, load_predictions
 
 FX = Path(__file__).resolve().parents[2] / "fixtures" / "icdar2015_gt"
 

@@ -15,11 +15,11 @@ import cv2
 import pytest
 
 from models import mlflow_registry as registry
+from models.metrics import evaluate_icdar15
 from pipeline.stage import LocalContext
 from stages.evaluate.formats import load_predictions
 from stages.evaluate.infer import Progress
 from stages.evaluate.inference import load_testset
-from models.metrics import evaluate_icdar15
 from stages.evaluate.stage import EvaluateParams, run as evaluate_run
 from tests.commands import main
 from tests.models.test_mlflow_registry import server_store, sqlite_store, store  # noqa: F401  (both stores)

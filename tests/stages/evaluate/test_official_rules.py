@@ -10,10 +10,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from models.metrics import sigma_tau
 from stages.dataset.records import ParseError
 from stages.evaluate.cli import main_eval_det
 from stages.evaluate.formats import load_gt, load_predictions
-from models.metrics import sigma_tau
 
 FX = Path(__file__).resolve().parents[2] / "fixtures"
 TT = FX / "totaltext_eval"

@@ -11,12 +11,12 @@ import numpy as np
 import pytest
 from pydantic import ValidationError
 
+from models.detection.protocols import PROTOCOLS as DETECTION_PROTOCOLS
+from models.metrics import DetPoly, evaluate_icdar15
 from pipeline.stage import LocalContext
 from stages import STAGES
 from stages.evaluate.formats import load_gt, load_predictions
 from stages.evaluate.inference import load_testset
-from models.detection.protocols import PROTOCOLS as DETECTION_PROTOCOLS
-from models.metrics import DetPoly, evaluate_icdar15
 from stages.evaluate.stage import EvaluateParams, evaluate_predictions, run, write_testset_report
 from tests.stages.evaluate.evalsets import make_testset, save_tiny_checkpoint
 

@@ -5,8 +5,8 @@ from pathlib import Path
 
 import pytest
 
-from pipeline.stage import LocalContext
 from models.metrics import GtPoly
+from pipeline.stage import LocalContext
 from stages.pseudo_label import scoring
 from stages.pseudo_label.fusion import Detection, fuse
 from stages.pseudo_label.stats import LabeledImage, log_summary, summarize

@@ -8,8 +8,7 @@ import pytest
 
 from pipeline.stage import LocalContext
 from stages.pseudo_label.params import PseudoLabelParams
-from stages.pseudo_label.stage import STAGE
-from stages.pseudo_label.stage import model_uris
+from stages.pseudo_label.stage import STAGE, model_uris
 from stages.train.data import read_samples
 
 from .helpers import make_dataset, save_teacher

@@ -4,8 +4,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from stages.pseudo_label.fusion import fuse, iou_matrix
 from models.detection.predictor import unflip_polygon
+from stages.pseudo_label.fusion import fuse, iou_matrix
 from stages.pseudo_label.tta import View, detect, make_views
 
 from .helpers import box

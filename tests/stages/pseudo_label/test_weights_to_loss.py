@@ -10,11 +10,11 @@ import pytest
 import torch
 
 from models.build import build_loss, target_maker, tiny_config, validate_config
+from stages.dataset.images import read_rgb
 from stages.pseudo_label.fusion import FusedInstance
 from stages.pseudo_label.stage import write_dataset
 from stages.pseudo_label.stats import LabeledImage
 from stages.pseudo_label.weights import DROP, Decision
-from stages.dataset.images import read_rgb
 from stages.train.data import MixedDataset, read_samples
 
 from .helpers import box

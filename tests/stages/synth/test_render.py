@@ -7,8 +7,7 @@ import pytest
 from shapely.geometry import Polygon
 
 from stages.dataset.transforms.geometry import polygon_area, rasterize
-from stages.synth.colour import (background_levels, contrast_ratio, pick_text_colour, relative_luminance,
-                                 worst_contrast)
+from stages.synth.colour import background_levels, contrast_ratio, pick_text_colour, relative_luminance, worst_contrast
 from stages.synth.fonts import BUILTIN, find_fonts, load_font
 from stages.synth.layout import RenderConfig, render_image
 from stages.synth.lexicon import BUILTIN_WORDS

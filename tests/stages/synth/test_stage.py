@@ -12,10 +12,10 @@ from pycocotools.coco import COCO
 from pydantic import ValidationError
 
 from pipeline.stage import LocalContext
-from stages.synth.params import SynthParams
-from stages.synth.stage import STAGE
 from stages.synth.backgrounds import KINDS, list_backgrounds, make_background, procedural
 from stages.synth.lexicon import BUILTIN_WORDS, load_lexicon, sample_text
+from stages.synth.params import SynthParams
+from stages.synth.stage import STAGE
 
 TINY = {"splits": {"train": 5, "unlabeled": 2, "test": 3}, "image_size": [128, 96],
         "instances_per_image": [1, 3], "font_size": [12, 24], "shard_size": 2}

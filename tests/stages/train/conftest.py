@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 from pipeline.stage import LocalContext
-from stages.dataset.records import ImageRecord, TextInstance
 from stages.dataset.coco import write_coco
+from stages.dataset.records import ImageRecord, TextInstance
 
 
 @pytest.fixture(scope="session")

@@ -7,10 +7,10 @@ import numpy as np
 import pytest
 import torch
 
-from stages.dataset.records import TextInstance
 from models.build import target_maker
 from models.detection.predictor import normalise
 from stages.dataset.layout import detection_files
+from stages.dataset.records import TextInstance
 from stages.train.data import MixedDataset, collate, make_loader, read_samples
 from stages.train.params import DEFAULT_AUGMENT
 from stages.train.sampler import MixedBatchSampler, SampleRef
