@@ -61,7 +61,8 @@ def restore_rng_state(state: dict[str, Any]) -> None:
     py = state["python"]
     random.setstate((py["version"], tuple(py["state"]), py["gauss"]))
     nps = state["numpy"]
-    np.random.set_state((nps["name"], nps["keys"].numpy().astype(np.uint32), nps["pos"], nps["has_gauss"], nps["cached"]))
+    np.random.set_state((nps["name"], nps["keys"].numpy().astype(np.uint32), nps["pos"], nps["has_gauss"],
+                         nps["cached"]))
     torch.set_rng_state(state["torch"])
     if state["cuda"] and torch.cuda.is_available():
         torch.cuda.set_rng_state_all(state["cuda"])
@@ -116,7 +117,8 @@ def resolve_uri(uri: str | Path) -> Path:
     elif scheme == "file":
         path = Path(url2pathname(urlparse(text).path))
     elif scheme and len(scheme) > 1:  # one letter is a Windows drive, not a scheme
-        raise ValueError(f"checkpoint URI {text!r}: unsupported scheme {scheme!r}; use a path, file://, runs:/ or models:/")
+        raise ValueError(f"checkpoint URI {text!r}: unsupported scheme {scheme!r}; "
+                         "use a path, file://, runs:/ or models:/")
     else:
         path = Path(text)
     if path.is_dir():

@@ -241,7 +241,8 @@ def lineage_digests(outputs: Iterable[Path]) -> dict[str, str]:
     return dict(sorted(tags.items()))
 
 
-def evaluation_tags(report: Path, protocol: str | None, model_inputs: Iterable[str] = ("model", "baseline")) -> dict[str, str]:
+def evaluation_tags(report: Path, protocol: str | None,
+                    model_inputs: Iterable[str] = ("model", "baseline")) -> dict[str, str]:
     """How an evaluation was done, for the champion gate: ``eval.protocol`` and ``eval.data.<test set>``
     (the content digest of each test-set input, read from the evaluate stage's manifest and its
     upstream's). A report outside any stage folder records the protocol only."""

@@ -174,7 +174,8 @@ class ArtifactStore:
         if not target.exists():
             partial = target.with_name(f".{target.name}-{uuid.uuid4().hex[:8]}")
             partial.mkdir(parents=True)  # copy_files creates the subfolders, not the top one
-            pafs.copy_files(source, str(partial), source_filesystem=self._fs, destination_filesystem=pafs.LocalFileSystem())
+            pafs.copy_files(source, str(partial), source_filesystem=self._fs,
+                            destination_filesystem=pafs.LocalFileSystem())
             _rename_or_drop(partial, target)
         return target
 
@@ -256,7 +257,8 @@ class ArtifactStore:
                     raise
             if (final / MARKER).exists():  # another attempt renamed its folder into place first
                 return self._discard(staging)
-        raise RuntimeError(f"could not commit {self.uri(staging.stage, staging.key)}: it kept changing under this attempt")
+        raise RuntimeError(f"could not commit {self.uri(staging.stage, staging.key)}: "
+                           "it kept changing under this attempt")
 
     def _trash_local(self, final: Path) -> None:
         # Renaming first makes the old folder vanish at once; deleting it can then take its time.
@@ -285,7 +287,8 @@ class ArtifactStore:
         target = self._attempt_path(staging)
         # _ATTEMPT goes first so that a half-finished upload still names its owner for gc.
         self._put(f"{target}/{ATTEMPT_FILE}", (staging.local_dir / ATTEMPT_FILE).read_bytes())
-        pafs.copy_files(str(staging.local_dir), target, source_filesystem=pafs.LocalFileSystem(), destination_filesystem=self._fs)
+        pafs.copy_files(str(staging.local_dir), target, source_filesystem=pafs.LocalFileSystem(),
+                        destination_filesystem=self._fs)
         if self.marker(stage, key) != before:  # another writer completed this key while we uploaded
             self.delete_dir(target)
             return self._discard(staging)

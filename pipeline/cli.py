@@ -11,8 +11,12 @@ import argparse
 import logging
 import os
 import sys
+from typing import TYPE_CHECKING
 
 from pipeline.plugins import Plugins
+
+if TYPE_CHECKING:  # for the annotation only: run_console imports it when a run starts
+    from pipeline.console import Console
 
 # No phoning home from a training cluster, and no slow pip dry run per logged model.
 for _name, _value in (("MLFLOW_DISABLE_TELEMETRY", "true"), ("RAY_USAGE_STATS_ENABLED", "0"),
@@ -23,7 +27,8 @@ ENGINE_COMMANDS = {
     "run": "run a pipeline config (same as python pipeline/run.py)",
     "plan": "print the plan and cache status of a config (run --dry-run)",
     "stages": "print every stage type's params (the config reference)",
-    "gc": "remove abandoned staging folders and outputs no config needs: [--config C ...] [--older-than DAYS] [--dry-run]",
+    "gc": "remove abandoned staging folders and outputs no config needs: "
+          "[--config C ...] [--older-than DAYS] [--dry-run]",
 }
 
 
@@ -40,11 +45,13 @@ def run_parser() -> argparse.ArgumentParser:
     parser.add_argument("--config", required=True, help="YAML recipe, e.g. configs/quickstart.yaml")
     parser.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
                         help="override any config key, e.g. --set stages.finetune.lr=0.001 (repeatable)")
-    parser.add_argument("--only", nargs="+", default=[], metavar="STAGE", help="run these stages and what they need that is not cached")
+    parser.add_argument("--only", nargs="+", default=[], metavar="STAGE",
+                        help="run these stages and what they need that is not cached")
     parser.add_argument("--until", metavar="STAGE", help="stop after this stage (its descendants do not run)")
     parser.add_argument("--force", nargs="+", default=[], metavar="STAGE", help="re-run these stages even when cached")
     parser.add_argument("--dry-run", action="store_true", help="print the plan and cache hits, run nothing")
-    parser.add_argument("--tracking-uri", help="MLflow tracking URI (default: MLFLOW_TRACKING_URI or the local SQLite store)")
+    parser.add_argument("--tracking-uri",
+                        help="MLflow tracking URI (default: MLFLOW_TRACKING_URI or the local SQLite store)")
     return parser
 
 
@@ -57,7 +64,8 @@ def main_run(argv: list[str], plugins: Plugins) -> int:
 
     args = run_parser().parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s", datefmt="%H:%M:%S")
-    options = RunOptions(args.config, args.overrides, args.only, args.until, args.force, args.dry_run, args.tracking_uri)
+    options = RunOptions(args.config, args.overrides, args.only, args.until, args.force, args.dry_run,
+                         args.tracking_uri)
     console = None if args.dry_run else run_console(args.config)
     try:
         run_pipeline(options, plugins.stages, console)

@@ -176,7 +176,8 @@ def format_errors(exc: ValidationError, prefix: str) -> list[str]:
     for err in exc.errors():
         loc = ".".join(str(part) for part in err["loc"])
         msg = "unknown key" if err["type"] == "extra_forbidden" else err["msg"]
-        out.append(f"{prefix}{loc}: {msg}" + (f" (got {err['input']!r})" if err["type"] != "missing" and not isinstance(err.get("input"), dict) else ""))
+        shows_input = err["type"] != "missing" and not isinstance(err.get("input"), dict)
+        out.append(f"{prefix}{loc}: {msg}" + (f" (got {err['input']!r})" if shows_input else ""))
     return out
 
 

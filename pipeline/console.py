@@ -7,9 +7,9 @@ MLflow's database set-up, Ray Train's controller chatter) goes to the run's log 
 ``<project home>/logs/<config name>-<time>.log``, whose path is printed at the start.
 
 Stage code running in Ray workers marks the lines meant for the user (``pipeline.progress``): ``MARK``
-starts a plain line, ``PROGRESS`` a JSON progress record. Ray forwards worker output to the driver; ``route_worker_logs``
-replaces Ray's printer with ``Console.worker_lines``, which writes every line to the log file and
-shows only the marked ones.
+starts a plain line, ``PROGRESS`` a JSON progress record. Ray forwards worker output to the driver;
+``route_worker_logs`` replaces Ray's printer with ``Console.worker_lines``, which writes every line to
+the log file and shows only the marked ones.
 """
 from __future__ import annotations
 
@@ -95,7 +95,8 @@ class Console:
                 self.stream.write("\r\x1b[2K" + text)
                 self.stream.flush()
                 self._progress_line = True
-            elif now - self._shown_at.get(stage, float("-inf")) >= _PLAIN_PROGRESS_EVERY_S or record["done"] == record["total"]:
+            elif (now - self._shown_at.get(stage, float("-inf")) >= _PLAIN_PROGRESS_EVERY_S
+                  or record["done"] == record["total"]):
                 print(text, file=self.stream, flush=True)
                 self._shown_at[stage] = now
 

@@ -32,7 +32,8 @@ def build_graph(config: PipelineConfig, stages: Mapping[str, StageDef],
     for name, spec in config.stages.items():
         stage_def = stages.get(spec.type)
         if stage_def is None:
-            problems.append(f"stages.{name}.type: unknown stage type {spec.type!r}; valid types: {', '.join(sorted(stages))}")
+            problems.append(f"stages.{name}.type: unknown stage type {spec.type!r}; "
+                            f"valid types: {', '.join(sorted(stages))}")
             continue
         nodes[name] = Node(name, spec, stage_def, _parse_inputs(name, spec, config, stages, problems))
     if problems:
@@ -50,7 +51,8 @@ def build_graph(config: PipelineConfig, stages: Mapping[str, StageDef],
     return graph
 
 
-def _parse_inputs(name: str, spec: StageSpec, config: PipelineConfig, stages: Mapping[str, StageDef], problems: list[str]) -> dict[str, InputRef]:
+def _parse_inputs(name: str, spec: StageSpec, config: PipelineConfig, stages: Mapping[str, StageDef],
+                  problems: list[str]) -> dict[str, InputRef]:
     refs: dict[str, InputRef] = {}
     for input_name, text in spec.inputs.items():
         where = f"stages.{name}.inputs.{input_name}"
@@ -65,7 +67,8 @@ def _parse_inputs(name: str, spec: StageSpec, config: PipelineConfig, stages: Ma
         declared = _declared_outputs(stages.get(up_spec.type), up_spec)
         if not output:
             if declared is not None and len(declared) != 1:
-                problems.append(f"{where}: stage {upstream!r} has outputs {declared}; name one as '{upstream}.<output>'")
+                problems.append(f"{where}: stage {upstream!r} has outputs {declared}; "
+                                f"name one as '{upstream}.<output>'")
                 continue
             output = declared[0] if declared else ""
         elif declared is not None and output not in declared:

@@ -89,7 +89,8 @@ def format_plan(plan: list[PlannedStage], graph: Graph) -> str:
     lines = [f"{'#':>2}  {'stage':<20} {'type':<14} {'key':<14} {'action':<13} inputs"]
     for i, step in enumerate(plan, 1):
         node = graph.nodes[step.name]
-        inputs = ", ".join(f"{n}<-{r.stage}.{r.output}" if r.output else f"{n}<-{r.stage}" for n, r in node.inputs.items())
+        inputs = ", ".join(f"{n}<-{r.stage}.{r.output}" if r.output else f"{n}<-{r.stage}"
+                           for n, r in node.inputs.items())
         lines.append(f"{i:>2}  {step.name:<20} {step.type:<14} {step.key[:12]:<14} {step.action:<13} {inputs or '-'}")
     return "\n".join(lines)
 
@@ -187,7 +188,8 @@ class Executor:
         run = self._child_run(step, cache_hit=False)
         attempt = uuid.uuid4().hex[:8]
         task = StageTask(
-            name=step.name, stage_type=node.spec.type, stage_def=node.stage_def, key=node.key, version=node.stage_def.version,
+            name=step.name, stage_type=node.spec.type, stage_def=node.stage_def, key=node.key,
+            version=node.stage_def.version,
             code=code_digest(node.stage_def), params=pinned_params(node),
             inputs={n: (r.stage, self.graph.nodes[r.stage].key, r.output) for n, r in node.inputs.items()},
             store=self.store, run=run, num_cpus=res.num_cpus, num_gpus=res.num_gpus,
@@ -257,7 +259,8 @@ class Executor:
         run = self._child_run(step, cache_hit=True, source_run=manifest.get("run_id"))
         if run is not None:
             run.set_tags(environment_tags(manifest.get("environment", {})))  # what produced the output
-            run.log_metrics({**{f"count.{k}": v for k, v in manifest.get("counts", {}).items()}, **manifest.get("metrics", {})})
+            run.log_metrics({**{f"count.{k}": v for k, v in manifest.get("counts", {}).items()},
+                             **manifest.get("metrics", {})})
             run.end("FINISHED")
         log.info("stage %s: cache hit (key %s)", step.name, step.key[:12])
         self.report.outcomes[step.name] = Outcome(step.name, step.key, "hit", run and run.run_id, manifest)
@@ -266,8 +269,9 @@ class Executor:
         if self.tracking is None:
             return None
         node = self.graph.nodes[step.name]
-        tags = {"stage": step.name, "stage_type": node.spec.type, "cache_key": node.key, "cache_hit": str(cache_hit).lower(),
-                "output_uri": self.store.uri(step.name, node.key), "stage_version": node.stage_def.version}
+        tags = {"stage": step.name, "stage_type": node.spec.type, "cache_key": node.key,
+                "cache_hit": str(cache_hit).lower(), "output_uri": self.store.uri(step.name, node.key),
+                "stage_version": node.stage_def.version}
         if source_run:
             tags["source_run_id"] = source_run
         run_id = self.tracking.call("start_run", self.experiment_id, step.name, tags, self.parent_run_id)

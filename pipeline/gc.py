@@ -78,7 +78,8 @@ def find_garbage(store: ArtifactStore, referenced: set[tuple[str, str]] | None, 
     found = []
     for (stage, name), folder in sorted(_list_folders(store.filesystem, store.base).items()):
         if name.startswith(TRASH_PREFIX):
-            found.append(Garbage("staging", folder.path, store.display_uri(folder.path), folder.bytes, "interrupted replacement"))
+            found.append(Garbage("staging", folder.path, store.display_uri(folder.path), folder.bytes,
+                                 "interrupted replacement"))
         elif name.startswith(STAGING_PREFIX):
             reason = _dead_reason(store, folder, grace_s, now)
             if reason:
@@ -141,7 +142,10 @@ def _key_garbage(store: ArtifactStore, stage: str, key: str, folder: _Folder, re
         if not store.is_local:
             return _dead_attempts(store, folder, None, grace_s, now)
         reason = _dead_reason(store, folder, grace_s, now)
-        return [Garbage("staging", folder.path, store.display_uri(folder.path), folder.bytes, f"incomplete output: {reason}")] if reason else []
+        if not reason:
+            return []
+        return [Garbage("staging", folder.path, store.display_uri(folder.path), folder.bytes,
+                        f"incomplete output: {reason}")]
     committed = None if store.is_local else (store.marker(stage, key) or {}).get("attempt")
     dead = [] if store.is_local else _dead_attempts(store, folder, committed, grace_s, now)
     if referenced is not None and (stage, key) not in referenced:
@@ -155,11 +159,13 @@ def _key_garbage(store: ArtifactStore, stage: str, key: str, folder: _Folder, re
     attempts = folder.children(ATTEMPT_PREFIX)
     if len(attempts) - 1 - len(dead) > 0:  # another writer is busy with this key now: take only the committed output
         output = attempts.get(f"{ATTEMPT_PREFIX}{committed}", _Folder(f"{folder.path}/{ATTEMPT_PREFIX}{committed}", {}))
-        return dead + [Garbage("output", output.path, store.uri(stage, key), output.bytes + folder.files[MARKER].size, reason)]
+        return dead + [Garbage("output", output.path, store.uri(stage, key),
+                               output.bytes + folder.files[MARKER].size, reason)]
     return [Garbage("output", folder.path, store.uri(stage, key), folder.bytes, reason)]
 
 
-def _dead_attempts(store: ArtifactStore, folder: _Folder, committed: str | None, grace_s: float, now: float) -> list[Garbage]:
+def _dead_attempts(store: ArtifactStore, folder: _Folder, committed: str | None, grace_s: float,
+                   now: float) -> list[Garbage]:
     """Attempt folders under an object-store key that the marker does not name and whose writer is gone."""
     found = []
     for name, attempt in sorted(folder.children(ATTEMPT_PREFIX).items()):
@@ -196,11 +202,14 @@ def _read_owner(store: ArtifactStore | None, path: str) -> dict | None:
 def gc_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m pipeline gc", description=__doc__.split("\n\n")[0])
     parser.add_argument("--config", dest="configs", action="append", nargs="+", default=[], metavar="C",
-                        help="keep the outputs of these configs' current graphs; without any, outputs are kept unless too old")
+                        help="keep the outputs of these configs' current graphs; "
+                             "without any, outputs are kept unless too old")
     parser.add_argument("--root", help="artifact root to clean (default: each config's root, else the default root)")
-    parser.add_argument("--older-than", type=float, metavar="DAYS", help="also remove outputs completed more than DAYS days ago")
+    parser.add_argument("--older-than", type=float, metavar="DAYS",
+                        help="also remove outputs completed more than DAYS days ago")
     parser.add_argument("--grace-hours", type=float, default=DEFAULT_GRACE_H,
-                        help=f"staging untouched this long is abandoned when its writer cannot be checked (default {DEFAULT_GRACE_H:g})")
+                        help="staging untouched this long is abandoned when its writer cannot be checked "
+                             f"(default {DEFAULT_GRACE_H:g})")
     parser.add_argument("--dry-run", action="store_true", help="list what would be removed, remove nothing")
     return parser
 

@@ -20,7 +20,8 @@ from urllib.parse import parse_qsl, quote, urlsplit, urlunsplit
 MASK = "***"
 
 _SECRET_WORDS = ("password", "passwd", "secret", "token", "credential", "signature")
-_SECRET_KEY_NAMES = ("access_key", "secret_key", "api_key", "apikey", "private_key", "account_key", "session_key", "sas_key")
+_SECRET_KEY_NAMES = ("access_key", "secret_key", "api_key", "apikey", "private_key", "account_key", "session_key",
+                     "sas_key")
 # scheme://userinfo@ (userinfo has no '/', '@' or whitespace); the scheme keeps URIs in free text apart
 _USERINFO = re.compile(r"(?P<scheme>\b[A-Za-z][A-Za-z0-9+.-]*://)(?P<userinfo>[^/@\s'\"]+)@")
 _URI = re.compile(r"\b[A-Za-z][A-Za-z0-9+.-]*://[^\s'\"]+")

@@ -44,7 +44,8 @@ def _section(annotation: Any) -> tuple[type[BaseModel] | None, bool]:
     args = [a for a in getattr(annotation, "__args__", ()) if a is not type(None)]
     if isinstance(annotation, type) and issubclass(annotation, BaseModel):
         return annotation, False
-    if getattr(annotation, "__origin__", None) is list and args and isinstance(args[0], type) and issubclass(args[0], BaseModel):
+    if (getattr(annotation, "__origin__", None) is list and args and isinstance(args[0], type)
+            and issubclass(args[0], BaseModel)):
         return args[0], True
     if len(args) == 1 and isinstance(args[0], type) and issubclass(args[0], BaseModel):
         return args[0], False

@@ -106,8 +106,10 @@ def _execute(inv: Invocation, plan: list, options: RunOptions, tracking: Trackin
              stop: StopFlag | None = None) -> RunReport:
     experiment = inv.config.experiment or inv.config.name
     experiment_id = tracking.ensure_experiment(experiment)
-    parent = tracking.run(tracking.call("start_run", experiment_id, inv.config.name, _parent_tags(inv, options, address)))
-    parent.client.call("log_artifact_bytes", parent.run_id, "config.yaml", yaml.safe_dump(redact(inv.config.to_dict()), sort_keys=False).encode(), None)
+    parent = tracking.run(tracking.call("start_run", experiment_id, inv.config.name,
+                                        _parent_tags(inv, options, address)))
+    parent.client.call("log_artifact_bytes", parent.run_id, "config.yaml",
+                       yaml.safe_dump(redact(inv.config.to_dict()), sort_keys=False).encode(), None)
     log.info("MLflow: %s, experiment %r, run %s", redact_uri(tracking.tracking_uri), experiment, parent.run_id)
     try:
         report = Executor(inv.graph, inv.store, tracking, experiment_id, parent.run_id, stop=stop).run(plan)
@@ -143,8 +145,9 @@ def init_ray(config: PipelineConfig, quiet: bool = False) -> str:
         if address:
             ray.init(address=address, logging_level=level)
         else:
-            ray.init(num_cpus=config.ray.num_cpus, num_gpus=config.ray.num_gpus, include_dashboard=False, _node_ip_address="127.0.0.1",
-                     logging_level=level, runtime_env={"env_vars": {"PYTHONPATH": _pythonpath()}})
+            ray.init(num_cpus=config.ray.num_cpus, num_gpus=config.ray.num_gpus, include_dashboard=False,
+                     _node_ip_address="127.0.0.1", logging_level=level,
+                     runtime_env={"env_vars": {"PYTHONPATH": _pythonpath()}})
     return ray.get_runtime_context().gcs_address
 
 

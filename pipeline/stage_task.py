@@ -110,12 +110,14 @@ def _record(task: StageTask, committed: Committed, result: StageResult) -> None:
     """Metrics, the manifest, report artifacts and lineage on the stage's MLflow run, whatever the root."""
     run = task.run
     manifest = committed.manifest
-    numbers = {**{f"count.{k}": v for k, v in result.counts.items()}, **result.metrics, "duration_s": manifest["duration_s"]}
+    numbers = {**{f"count.{k}": v for k, v in result.counts.items()}, **result.metrics,
+               "duration_s": manifest["duration_s"]}
     run.log_metrics(numbers)
     run.set_tags(environment_tags(manifest["environment"]))
     if committed.reused:
         run.set_tags({"output_reused": "true", "source_run_id": str(manifest.get("run_id"))})
-    run.client.call("log_artifact_bytes", run.run_id, "manifest.json", json.dumps(redact(manifest), indent=2).encode(), None)
+    run.client.call("log_artifact_bytes", run.run_id, "manifest.json", json.dumps(redact(manifest), indent=2).encode(),
+                    None)
     for rel in result.artifacts:
         # committed.local_dir is the local copy of what was published (the final folder on local roots).
         if (committed.local_dir / rel).exists():
@@ -128,11 +130,13 @@ def lineage(task: StageTask, manifest: dict[str, Any]) -> list[dict[str, str]]:
     entries = []
     for name, (stage, key, output) in task.inputs.items():
         upstream = task.store.read_manifest(stage, key)["outputs"][output]
-        entries.append({"name": f"{stage}.{output}", "digest": upstream["digest"], "uri": f"{task.store.content_uri(stage, key)}/{upstream['path']}", "context": "input"})
+        entries.append({"name": f"{stage}.{output}", "digest": upstream["digest"],
+                        "uri": f"{task.store.content_uri(stage, key)}/{upstream['path']}", "context": "input"})
     own = task.store.content_uri(task.name, task.key)
     for name in manifest["datasets"]:
         out = manifest["outputs"][name]
-        entries.append({"name": f"{task.name}.{name}", "digest": out["digest"], "uri": f"{own}/{out['path']}", "context": "output"})
+        entries.append({"name": f"{task.name}.{name}", "digest": out["digest"], "uri": f"{own}/{out['path']}",
+                        "context": "output"})
     return entries
 
 

@@ -67,7 +67,8 @@ class MlflowWriter:
         for start in range(0, len(items), _BATCH):
             self.client.log_batch(run_id, tags=items[start : start + _BATCH], synchronous=True)
 
-    def log_metrics(self, run_id: str, metrics: dict[str, float], step: int | None = None, timestamp_ms: int | None = None) -> None:
+    def log_metrics(self, run_id: str, metrics: dict[str, float], step: int | None = None,
+                    timestamp_ms: int | None = None) -> None:
         now = timestamp_ms or int(time.time() * 1000)
         items = [Metric(k, float(v), now, step or 0) for k, v in metrics.items()]
         for start in range(0, len(items), 1000):
@@ -86,7 +87,8 @@ class MlflowWriter:
         """Lineage: each dict has name, digest, uri, context ('input' or 'output')."""
         inputs = [
             DatasetInput(
-                Dataset(name=d["name"], digest=d["digest"][:32], source_type="artifact_store", source=json.dumps({"uri": redact_uri(d["uri"])})),
+                Dataset(name=d["name"], digest=d["digest"][:32], source_type="artifact_store",
+                        source=json.dumps({"uri": redact_uri(d["uri"])})),
                 tags=[InputTag("mlflow.data.context", d["context"])],
             )
             for d in datasets

@@ -179,7 +179,8 @@ class Detector:
                     progress(done, len(order))
             return {key: future.result() for key, future in decoding}
 
-    def _submit(self, pool: ThreadPoolExecutor, batches: list[list[ImageFile]], k: int, image_size: Any) -> list[Future]:
+    def _submit(self, pool: ThreadPoolExecutor, batches: list[list[ImageFile]], k: int,
+                image_size: Any) -> list[Future]:
         if k >= len(batches):
             return []
         return [pool.submit(_prepare, item, image_size) for item in batches[k]]

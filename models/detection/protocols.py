@@ -22,7 +22,8 @@ def score(gts: dict[Any, list], preds: dict[Any, list], protocol: str) -> dict[s
     return {"precision": result.precision, "recall": result.recall, "hmean": result.hmean}
 
 
-def sweep(gts: dict[Any, list], preds: dict[Any, list], protocol: str, thresholds: list[float]) -> list[dict[str, float]]:
+def sweep(gts: dict[Any, list], preds: dict[Any, list], protocol: str,
+          thresholds: list[float]) -> list[dict[str, float]]:
     """precision / recall / hmean of the detections scoring at least each threshold, one row per threshold."""
     if not thresholds:
         return []

@@ -82,8 +82,10 @@ def evaluate_e2e(gts: dict[ImageId, list[GtPoly]], preds: dict[ImageId, list[Det
     if word_spotting:
         correct = [gt_text[g].upper() == det_text[d].upper() for g, d in zip(mg.tolist(), md.tolist())]
     else:
-        correct = [transcription_match(gt_text[g], det_text[d], special_characters) for g, d in zip(mg.tolist(), md.tolist())]
+        correct = [transcription_match(gt_text[g], det_text[d], special_characters)
+                   for g, d in zip(mg.tolist(), md.tolist())]
     params = {"word_spotting": word_spotting, "min_length": min_length, "iou_threshold": iou_threshold,
               "dc_threshold": dc_threshold}
-    res = assemble_icdar15(geo, keep, mg, md, np.asarray(correct, bool), "e2e_wordspotting" if word_spotting else "e2e_generic", params)
+    res = assemble_icdar15(geo, keep, mg, md, np.asarray(correct, bool),
+                           "e2e_wordspotting" if word_spotting else "e2e_generic", params)
     return res

@@ -174,7 +174,8 @@ def evaluate_icdar15(gts: dict[ImageId, list[GtPoly]], preds: dict[ImageId, list
         keep = scores >= float(t)
         mg, md = match_icdar15(geo, keep, iou_threshold, matching)
         res = assemble_icdar15(geo, keep, mg, md, None, "icdar15", {**base, "score_threshold": float(t)})
-        sweep.append({"score_threshold": float(t), "precision": res.precision, "recall": res.recall, "hmean": res.hmean})
+        sweep.append({"score_threshold": float(t), "precision": res.precision, "recall": res.recall,
+                      "hmean": res.hmean})
         if best is None or res.hmean > best.hmean:
             best = res
     if best is None:

@@ -129,7 +129,8 @@ def _dense_candidates(gs: PolygonSet, ds: PolygonSet, imgs: np.ndarray, g0: np.n
     return gi[keep], dj[keep]
 
 
-def _tree_candidates(gs: PolygonSet, ds: PolygonSet, g0: int, gn: int, d0: int, dn: int) -> tuple[np.ndarray, np.ndarray]:
+def _tree_candidates(gs: PolygonSet, ds: PolygonSet, g0: int, gn: int, d0: int,
+                     dn: int) -> tuple[np.ndarray, np.ndarray]:
     """Pairs of one very large image via an STRtree over the detection boxes."""
     tree = shapely.STRtree(shapely.box(*ds.bounds[d0:d0 + dn].T))
     qi, tj = tree.query(shapely.box(*gs.bounds[g0:g0 + gn].T))

@@ -113,7 +113,8 @@ def _augment_one(chain, image: np.ndarray, src: SourceImage, copy: int, shard: A
                                  language=inst.language, weight=inst.weight, chars=chars))
     stem = Path(src.record.image_path).stem
     bgr = cv2.cvtColor(out, cv2.COLOR_RGB2BGR)
-    params = [cv2.IMWRITE_JPEG_QUALITY, shard.jpeg_quality] if shard.image_format == "jpg" else [cv2.IMWRITE_PNG_COMPRESSION, 3]
+    params = ([cv2.IMWRITE_JPEG_QUALITY, shard.jpeg_quality] if shard.image_format == "jpg"
+              else [cv2.IMWRITE_PNG_COMPRESSION, 3])
     ok, buf = cv2.imencode(f".{shard.image_format}", bgr, params)
     if not ok:
         raise RuntimeError(f"{src.record.image_path}: OpenCV could not encode the augmented image")

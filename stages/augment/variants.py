@@ -40,7 +40,8 @@ BUILTIN_VARIANTS: dict[str, ChainSpec] = {
 _NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 
 
-def resolve_variants(spec: Sequence[str] | Mapping[str, Sequence[Mapping[str, Any]] | str | None]) -> dict[str, ChainSpec]:
+def resolve_variants(
+        spec: Sequence[str] | Mapping[str, Sequence[Mapping[str, Any]] | str | None]) -> dict[str, ChainSpec]:
     """Turn the config's ``variants`` into {variant name: chain spec}.
 
     Accepts a list of built-in names, or a mapping whose values are a chain spec (a list of transform

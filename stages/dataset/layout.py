@@ -24,7 +24,8 @@ def detection_files(path: str | Path) -> tuple[Path, Path]:
     path = Path(path)
     ann = path / ANNOTATIONS if path.is_dir() else path
     if not ann.is_file():
-        raise FileNotFoundError(f"dataset {path}: no {ANNOTATIONS} (give a folder holding it and {IMAGES}/, or the file)")
+        raise FileNotFoundError(f"dataset {path}: no {ANNOTATIONS} "
+                                f"(give a folder holding it and {IMAGES}/, or the file)")
     images = ann.parent / IMAGES
     if not images.is_dir():
         raise FileNotFoundError(f"dataset {path}: no {IMAGES}/ folder beside {ann.name}")

@@ -1,4 +1,5 @@
-"""The errors the download stage raises; all are ``DataFileError`` (``stages.dataset.errors``) so a caller can catch one type."""
+"""The errors the download stage raises; all are ``DataFileError`` (``stages.dataset.errors``) so a caller
+can catch one type."""
 from __future__ import annotations
 
 from stages.dataset.errors import DataFileError, UnsafeArchive

@@ -352,7 +352,8 @@ def _flat_polygon(seg, where: str, int_coords: bool) -> np.ndarray:
 
 def _coco_gt(path: Path, int_coords: bool) -> dict[str, list[GtPoly]]:
     doc = _read_json(path)
-    if not isinstance(doc, dict) or not isinstance(doc.get("images"), list) or not isinstance(doc.get("annotations"), list):
+    if (not isinstance(doc, dict) or not isinstance(doc.get("images"), list)
+            or not isinstance(doc.get("annotations"), list)):
         raise ParseError(path, None, "a COCO file needs 'images' and 'annotations' lists")
     out: dict[str, list[GtPoly]] = {}
     by_id: dict = {}
@@ -404,7 +405,8 @@ def load_gt(path: str | Path, int_coords: bool = False, coords: str = "polygon")
 
 def _json_image(img, where: str, with_text: bool, int_coords: bool) -> list[DetPoly]:
     """The detections of one ``images[i]`` entry of a predictions json."""
-    if not isinstance(img, dict) or not isinstance(img.get("file_name"), str) or not isinstance(img.get("polygons", []), list):
+    if (not isinstance(img, dict) or not isinstance(img.get("file_name"), str)
+            or not isinstance(img.get("polygons", []), list)):
         raise ParseError(where, None, "needs a 'file_name' (str) and a 'polygons' list")
     polys = img.get("polygons", [])
     scores, texts = img.get("scores", [1.0] * len(polys)), img.get("texts", [""] * len(polys))
@@ -442,7 +444,8 @@ def _mat_predictions(path: Path, int_coords: bool, sources: dict) -> dict[str, l
             except (TypeError, ValueError):
                 raise ParseError(f, n, f"contour {n}: not an array of numbers") from None
             if arr.ndim != 2 or arr.shape[1] != 2 or arr.shape[0] < 3 or not np.isfinite(arr).all():
-                raise ParseError(f, n, f"contour {n}: expected a (k >= 3, 2) array of finite numbers, got shape {arr.shape}")
+                raise ParseError(f, n, f"contour {n}: expected a (k >= 3, 2) array of finite numbers, "
+                                       f"got shape {arr.shape}")
             dets.append(DetPoly(np.trunc(arr) if int_coords else arr))
         _add(out, image_id(f.name, _RES_NAME), dets, str(f), sources)
     return out
@@ -453,13 +456,13 @@ def _txt_predictions(data: bytes, name: str, with_text: bool, coords: str, order
     """The detections of one prediction txt file under the coordinate rule and order."""
     lines = list(_text_lines(data, name))
     if coords == "quad" and with_text:
-        return [DetPoly(g.points, 1.0, g.text) for g in (parse_quad_text_line(l, name, n) for n, l in lines)]
+        return [DetPoly(g.points, 1.0, g.text) for g in (parse_quad_text_line(line, name, n) for n, line in lines)]
     if coords == "quad":
-        return _by_confidence([(n, *parse_quad_det_line(l, name, n)) for n, l in lines], name)
+        return _by_confidence([(n, *parse_quad_det_line(line, name, n)) for n, line in lines], name)
     if with_text:
-        dets = [DetPoly(g.points, 1.0, g.text) for g in (parse_gt_line(l, name, n, int_coords) for n, l in lines)]
+        dets = [DetPoly(g.points, 1.0, g.text) for g in (parse_gt_line(line, name, n, int_coords) for n, line in lines)]
     else:
-        dets = [parse_det_line(l, name, n, int_coords) for n, l in lines]
+        dets = [parse_det_line(line, name, n, int_coords) for n, line in lines]
     if order == "yx":  # Deteval.py's y1,x1,... lines: swap each pair into (x, y)
         for d in dets:
             d.points = d.points[:, ::-1].copy()
@@ -511,6 +514,7 @@ def load_predictions(path: str | Path, gt_ids=None, with_text: bool = False, int
         unknown = [k for k in out if k not in gt_ids]
         if unknown:
             example = next(iter(gt_ids), "")
-            raise ParseError(sources[unknown[0]], None, f"image id {unknown[0]!r} is not in the ground truth "
-                                                        f"({len(unknown)} unknown in all; ground-truth ids look like {example!r})")
+            raise ParseError(sources[unknown[0]], None,
+                             f"image id {unknown[0]!r} is not in the ground truth "
+                             f"({len(unknown)} unknown in all; ground-truth ids look like {example!r})")
     return out

@@ -72,7 +72,8 @@ def infer_parser() -> argparse.ArgumentParser:
     parser.add_argument("--mode", choices=("poly", "quad"), default="poly", help="polygons or 4-point boxes")
     parser.add_argument("--thresh", type=float, default=0.3, help="probability-map binarisation threshold")
     parser.add_argument("--box-thresh", type=float, default=0.5, help="minimum score of a kept detection")
-    parser.add_argument("--unclip-ratio", type=float, default=1.5, help="DBNet growth ratio; 0: invert the training shrink")
+    parser.add_argument("--unclip-ratio", type=float, default=1.5,
+                        help="DBNet growth ratio; 0: invert the training shrink")
     parser.add_argument("--workers", type=int, default=2, help="threads decoding and post-processing images")
     parser.add_argument("--no-vis", action="store_true", help="do not draw the images")
     parser.add_argument("--frame", choices=("exif_applied", "stored"), default="exif_applied",
@@ -89,7 +90,8 @@ def main_infer(argv: list[str]) -> int:
     except InferError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"{summary['images']} images, {summary['detections']} detections, {len(summary['skipped'])} skipped -> {args.out}")
+    print(f"{summary['images']} images, {summary['detections']} detections, {len(summary['skipped'])} skipped "
+          f"-> {args.out}")
     return 0 if summary["images"] else 1
 
 

@@ -21,10 +21,12 @@ class EvaluateParams(StageParams):
     """Params of the evaluate stage (test sets are the stage's inputs, see the module docstring)."""
 
     protocol: Literal[tuple(PROTOCOLS)] = Field(next(iter(PROTOCOLS)), description="detection metric protocol")
-    model_uri: str | None = Field(None, json_schema_extra={"reference": "checkpoint"}, description="checkpoint path / file:// / runs:/ / models:/ URI, "
-                                                    "instead of a `model` input")
-    baseline_uri: str | None = Field(None, json_schema_extra={"reference": "checkpoint"}, description="a second model evaluated alike (metrics prefixed "
-                                                       "`baseline.`), instead of a `baseline` input")
+    model_uri: str | None = Field(None, json_schema_extra={"reference": "checkpoint"},
+                                  description="checkpoint path / file:// / runs:/ / models:/ URI, "
+                                              "instead of a `model` input")
+    baseline_uri: str | None = Field(None, json_schema_extra={"reference": "checkpoint"},
+                                     description="a second model evaluated alike (metrics prefixed "
+                                                 "`baseline.`), instead of a `baseline` input")
     image_size: int | tuple[int, int] = Field(1280, description="longer side (px), or a fixed (w, h) box; "
                                                                "aspect kept, padded to x32")
     batch_size: int = Field(4, ge=1, description="images per forward pass")
@@ -39,7 +41,8 @@ class EvaluateParams(StageParams):
                                      description="lower edges (px) of the text-height bins; the last is open")
     angle_bins: list[float] = Field(default_factory=lambda: list(DEFAULT_ANGLE_BINS),
                                     description="lower edges (degrees, 0-90) of the text-angle bins")
-    submission_scores: bool = Field(False, description="append ',score' to zip lines (the ICDAR 2015 site rejects them)")
+    submission_scores: bool = Field(False,
+                                    description="append ',score' to zip lines (the ICDAR 2015 site rejects them)")
 
     @field_validator("image_size")
     @classmethod

@@ -92,7 +92,8 @@ def load_rec_preds(path: str | Path) -> list[tuple[int, str, str]]:
     return [(n, key, value or "") for n, (key, value) in ((n, split_key(line)) for n, line in _lines(path))]
 
 
-def align(gt: list[tuple[str, str]], preds: list[tuple[int, str, str]], pred_file: str | Path) -> tuple[list[str], list[str], int]:
+def align(gt: list[tuple[str, str]], preds: list[tuple[int, str, str]],
+          pred_file: str | Path) -> tuple[list[str], list[str], int]:
     """Ground-truth labels, the matching predictions (missing = '') and the count of missing ones."""
     names = {name: i for i, (name, _) in enumerate(gt)}
     if len(names) != len(gt):

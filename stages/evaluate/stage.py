@@ -226,5 +226,6 @@ STAGE = StageDef(
     params=EvaluateParams,
     version="1",
     outputs=lambda p: ["report"],
-    description="detector metrics (icdar15 / deteval / pascal), threshold sweep, scale/angle breakdown, samples, RRC zip",
+    description="detector metrics (icdar15 / deteval / pascal), threshold sweep, scale/angle breakdown, samples, "
+                "RRC zip",
 )

@@ -9,8 +9,9 @@ Fusion turns them into one set of instances, each with how many sources agree on
    detection per source, so its size is a vote count.
 2. **Count votes.** ``votes`` = distinct sources in the cluster; ``agreement = votes / S``.
 3. **Fuse the members weighted by score** (``outline="mean"``, the default; ``outline="best"`` keeps the
-   best-scoring member's polygon instead, for ensembles whose members differ in quality). One member: its polygon. Members with the same vertex
-   count (quadrilaterals, or a model agreeing with itself): each ring is aligned to the best-scoring
+   best-scoring member's polygon instead, for ensembles whose members differ in quality). One member:
+   its polygon. Members with the same vertex count (quadrilaterals, or a model agreeing with itself):
+   each ring is aligned to the best-scoring
    one (same orientation, cyclic shift of least squared distance) and the vertices averaged with the
    scores as weights, kept when the result is a simple polygon overlapping the best member. Otherwise
    the **signed distance fields** of the members (negative inside) are averaged with the scores as
@@ -115,7 +116,8 @@ def clean_ring(poly: np.ndarray, decimals: int = 2) -> np.ndarray | None:
     return pts
 
 
-def cluster(polys: Sequence[np.ndarray], scores: np.ndarray, source: np.ndarray, iou_threshold: float) -> list[list[int]]:
+def cluster(polys: Sequence[np.ndarray], scores: np.ndarray, source: np.ndarray,
+            iou_threshold: float) -> list[list[int]]:
     """Greedy clusters (lists of detection indices, seed first) holding at most one detection per source."""
     iou = iou_matrix(polys, polys)
     assigned = np.zeros(len(polys), bool)

@@ -77,15 +77,17 @@ class WeightingParams(_Section):
 class PseudoLabelParams(StageParams):
     """Params of the pseudo-label stage (the sections' own fields are documented on their classes)."""
 
-    models: list[str] = Field(min_length=1, json_schema_extra={"reference": "checkpoint"}, description="K >= 1 teachers: input names (train stages' model "
-                              "folders) or checkpoint URIs (path, file://, runs:/, models:/)")
+    models: list[str] = Field(min_length=1, json_schema_extra={"reference": "checkpoint"},
+                              description="K >= 1 teachers: input names (train stages' model "
+                                          "folders) or checkpoint URIs (path, file://, runs:/, models:/)")
     unlabeled: str = Field("unlabeled", description="input holding the unlabeled images: a folder, dataset folder, "
                            "archive or manifest (.json / .parquet / .txt)")
     ground_truth: str | None = Field(None, description="input with the same images' hidden annotations (COCO): "
                                      "only scores the labels (per weight band, ensemble vs single teachers)")
     ground_truth_protocol: Literal[tuple(PROTOCOLS)] = Field(next(iter(PROTOCOLS)), description="the detection "
                                                              "protocol the labels are scored with")
-    image_size: int = Field(1280, ge=32, description="longer side (px) of the identity view; aspect kept, padded to x32")
+    image_size: int = Field(1280, ge=32,
+                            description="longer side (px) of the identity view; aspect kept, padded to x32")
     batch_size: int = Field(8, ge=1, description="images per forward pass")
     detect: DetectParams = Field(default_factory=DetectParams, description="probability map -> candidate polygons")
     tta: TTAParams = Field(default_factory=TTAParams, description="test-time views: scales x optional flip")

@@ -66,7 +66,8 @@ def band_metrics(gts: dict[str, list[GtPoly]], images: list[LabeledImage], edges
     sub = {img.key: gts[img.key] for img in scored}
 
     def result(select) -> Any:
-        preds = {img.key: [DetPoly(inst.polygon, d.weight) for inst, d in img.kept if select(d.weight)] for img in scored}
+        preds = {img.key: [DetPoly(inst.polygon, d.weight) for inst, d in img.kept if select(d.weight)]
+                 for img in scored}
         return PROTOCOLS[protocol](sub, preds)
 
     everything = result(lambda w: True)
@@ -169,7 +170,8 @@ def plot_curves(curves: list[Curve], out: Path) -> None:
     ax = fig.subplots()
     for c in curves:
         pts = sorted((p["recall"], p["precision"]) for p in c.sweep if p["recall"] > 0)
-        line = ax.plot([r for r, _ in pts], [p for _, p in pts], label=c.name, linewidth=2 if c.name == "ensemble" else 1)
+        line = ax.plot([r for r, _ in pts], [p for _, p in pts], label=c.name,
+                       linewidth=2 if c.name == "ensemble" else 1)
         ax.plot([c.recall], [c.precision], marker="o", color=line[0].get_color())
     ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02),
            title="pseudo-labels vs hidden ground truth (dots: kept by the weight rule)")

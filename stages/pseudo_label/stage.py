@@ -64,7 +64,8 @@ def run(params: PseudoLabelParams, inputs: dict[str, Path], out_dir: Path, ctx: 
         results = sorted(run_shards(tasks, params, ctx), key=lambda r: r.index)
         elapsed = time.perf_counter() - started
         if tasks[0].device == "cuda" and any(r.device == "cpu" for r in results):
-            ctx.logger.warning("pseudo_label: GPUs were asked for but shard(s) ran on the CPU (torch sees no GPU there)")
+            ctx.logger.warning("pseudo_label: GPUs were asked for but shard(s) ran on the CPU "
+                               "(torch sees no GPU there)")
         outcomes = [img for res in results for img in res.images]
         counts: Counter = Counter()
         labeled = decide_all(outcomes, {e.key: e.path for e in unlabeled.entries}, params, counts, ctx)

@@ -65,12 +65,14 @@ def run(params: RegisterParams, inputs: dict[str, Path], out_dir: Path, ctx: Sta
     source = f"{run.info.artifact_uri.rstrip('/')}/model"
     reg = registry.register_version(client, params.name, source, run_id, tags, params.benchmark_metric,
                                     params.description, params.candidate_alias, params.champion_alias)
-    ctx.logger.info("register: %s v%s from %s; %s: %s", reg.name, reg.version, source, params.champion_alias, reg.reason)
+    ctx.logger.info("register: %s v%s from %s; %s: %s", reg.name, reg.version, source, params.champion_alias,
+                    reg.reason)
     (Path(out_dir) / OUTPUT).write_text(json.dumps({**reg.to_dict(), "tags": tags}, indent=2))
     return StageResult(outputs={"registration": OUTPUT},
                        metrics={"version": float(reg.version), "promoted": float(reg.decision == "promoted")},
                        artifacts=[OUTPUT], datasets=[],
-                       extra={"name": reg.name, "version": reg.version, "decision": reg.decision, "aliases": reg.aliases})
+                       extra={"name": reg.name, "version": reg.version, "decision": reg.decision,
+                              "aliases": reg.aliases})
 
 
 def checkpoint_file(path: Path) -> Path:
@@ -87,7 +89,8 @@ def read_eval(path: Path) -> tuple[dict[str, float], dict[str, Any], str | None]
     """(metrics, evaluated models, protocol) of an evaluate report folder or its ``metrics.json``."""
     file = path / "metrics.json" if path.is_dir() else path
     if not file.is_file():
-        raise FileNotFoundError(f"register: input 'eval' {path} holds no metrics.json (give the evaluate stage's report)")
+        raise FileNotFoundError(f"register: input 'eval' {path} holds no metrics.json "
+                                "(give the evaluate stage's report)")
     data = json.loads(file.read_text())
     if not isinstance(data.get("metrics"), dict):
         raise ValueError(f"register: {file} has no 'metrics' mapping")
@@ -135,7 +138,8 @@ def _own_run(tracking_uri: str, experiment: str, checkpoint: Path) -> tuple[str,
     if found is not None:
         experiment_id = found.experiment_id
     else:
-        experiment_id = client.create_experiment(experiment, artifact_location=_artifact_location(tracking_uri, experiment))
+        experiment_id = client.create_experiment(experiment,
+                                                 artifact_location=_artifact_location(tracking_uri, experiment))
     run_id = client.create_run(experiment_id, run_name="register", tags={"stage": "register"}).info.run_id
     client.log_artifact(run_id, str(checkpoint), "model")
     client.set_terminated(run_id, "FINISHED")

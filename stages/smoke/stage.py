@@ -40,7 +40,8 @@ def run(params: SmokeParams, inputs: dict[str, Path], out_dir: Path, ctx) -> Sta
         Path(params.fail_once_marker).touch()
         raise ConnectionError("transient failure (first attempt)")
     ctx.log_metrics({"inputs": float(len(inputs))})
-    return StageResult(outputs={"data": "data"}, counts={"inputs": len(inputs)}, extra={"forced": ctx.forced, "labels": dict(params.labels)})
+    return StageResult(outputs={"data": "data"}, counts={"inputs": len(inputs)},
+                       extra={"forced": ctx.forced, "labels": dict(params.labels)})
 
 
 def _hold(seconds: float) -> None:

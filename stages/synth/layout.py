@@ -124,7 +124,8 @@ def _random_sprite(config: RenderConfig, text: str, rng) -> Sprite | None:
     shadow = None
     if rng.random() < config.shadow_prob:
         reach = max(1, int(round(size / 16)))
-        shadow = (int(rng.integers(-reach, reach + 1)) or reach, int(rng.integers(1, reach + 1)), float(rng.uniform(0.5, 1.5)))
+        shadow = (int(rng.integers(-reach, reach + 1)) or reach, int(rng.integers(1, reach + 1)),
+                  float(rng.uniform(0.5, 1.5)))
     curve = None
     if rng.random() < config.curved_fraction:
         if rng.random() < 0.6:

@@ -94,8 +94,8 @@ def train_loop(config: dict[str, Any]) -> None:
     run = setup(cfg, params, device)
     dataset = MixedDataset([read_samples(Path(d)) for d in cfg.datasets], data.augment, data.image_size,
                            target_maker(cfg.model_config), params.seed)
-    sampler = MixedBatchSampler(dataset.sizes(), data.ratios(), data.batch_size, schedule.steps, params.seed, rank, world,
-                                run.start)
+    sampler = MixedBatchSampler(dataset.sizes(), data.ratios(), data.batch_size, schedule.steps, params.seed, rank,
+                                world, run.start)
     val_images = _load_validation(cfg, params) if rank == 0 else None
     logger = cfg.tracking if rank == 0 else None
     use_bf16 = params.optim.bf16 and device.type == "cuda"  # CPU autocast is slower than float32 for these convs
@@ -103,8 +103,8 @@ def train_loop(config: dict[str, Any]) -> None:
     loader = make_loader(dataset, sampler, data.loader_workers, pin_memory=device.type == "cuda")
     for step, batch in zip(range(run.start, schedule.steps), loader):
         _maybe_fault(params, step, rank)
-        values = train_step(run.wrapped, run.loss_fn, run.optimizer, run.scheduler, batch, device, params.optim.grad_clip,
-                            use_bf16)
+        values = train_step(run.wrapped, run.loss_fn, run.optimizer, run.scheduler, batch, device,
+                            params.optim.grad_clip, use_bf16)
         meter.add(values, data.batch_size * world)
         done = step + 1
         if rank == 0 and (done % params.log_every == 0 or done == schedule.steps):
@@ -112,7 +112,8 @@ def train_loop(config: dict[str, Any]) -> None:
             if logger is not None:
                 logger.log_metrics({f"train/{k}": v for k, v in metrics.items()}, step=done)
             if cfg.stage_name:
-                emit_progress(cfg.stage_name, done, schedule.steps, "step", loss=metrics.get("loss_total", float("nan")),
+                emit_progress(cfg.stage_name, done, schedule.steps, "step",
+                              loss=metrics.get("loss_total", float("nan")),
                               img_per_s=metrics.get("images_per_s", float("nan")))
         paused = time.perf_counter()
         metrics.update(_maybe_validate(params, done, run.model, cfg.model_config, val_images, device, logger))

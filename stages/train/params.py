@@ -79,12 +79,15 @@ class DatasetRef(_Section):
 class DataParams(_Section):
     """What is trained on and how batches are made."""
 
-    datasets: list[DatasetRef] = Field(min_length=1, description="training inputs and their ratios (normalised to sum to 1)")
-    batch_size: int = Field(8, ge=1, description="images per worker per step (global batch = batch_size x workers.count)")
+    datasets: list[DatasetRef] = Field(min_length=1,
+                                       description="training inputs and their ratios (normalised to sum to 1)")
+    batch_size: int = Field(8, ge=1,
+                            description="images per worker per step (global batch = batch_size x workers.count)")
     image_size: int = Field(640, ge=32, description="side of the square training crops (px)")
     augment: list[dict[str, Any]] = Field(default_factory=lambda: [dict(t) for t in DEFAULT_AUGMENT],
                                           description="online augmentation chain (stages.dataset.transforms)")
-    loader_workers: int = Field(2, ge=0, description="DataLoader processes per training worker (augmentation and target maps run there)")
+    loader_workers: int = Field(2, ge=0, description="DataLoader processes per training worker "
+                                                     "(augmentation and target maps run there)")
 
     @field_validator("augment")
     @classmethod
@@ -152,7 +155,8 @@ class ValidationParams(_Section):
 
     input: str = Field(min_length=1, description="input name of the dataset validated on")
     protocol: Literal[tuple(PROTOCOLS)] = Field(
-        next(iter(PROTOCOLS)), description="icdar15 (quads, straight text), deteval (Total-Text's, curved text) or pascal")
+        next(iter(PROTOCOLS)),
+        description="icdar15 (quads, straight text), deteval (Total-Text's, curved text) or pascal")
     size: int = Field(1280, ge=32, description="longer image side (px; aspect kept, padded to a multiple of 32)")
     every: int = Field(0, ge=0, description="steps between validations; 0 = only at the end")
     max_images: int | None = Field(None, ge=1, description="validate on the first N images; null = all")
@@ -196,8 +200,9 @@ class TrainParams(StageParams):
     """
 
     # References (pipeline.keys): the cache key follows what they point at, not how they are written.
-    model: dict[str, Any] | None = Field(None, json_schema_extra={"reference": "weights", "reference_at": "backbone.init"},
-                                         description="detector config; null = the init checkpoint's (or the tiny DBNet)")
+    model: dict[str, Any] | None = Field(
+        None, json_schema_extra={"reference": "weights", "reference_at": "backbone.init"},
+        description="detector config; null = the init checkpoint's (or the tiny DBNet)")
     init: str | None = Field(None, json_schema_extra={"reference": "checkpoint"},
                              description="input name or checkpoint URI whose weights start the run")
     data: DataParams

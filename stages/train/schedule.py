@@ -10,7 +10,8 @@ import math
 from typing import Any, Callable
 
 
-def lr_factor_fn(kind: str, total: int, warmup: int = 0, power: float = 0.9, min_ratio: float = 0.0) -> Callable[[int], float]:
+def lr_factor_fn(kind: str, total: int, warmup: int = 0, power: float = 0.9,
+                 min_ratio: float = 0.0) -> Callable[[int], float]:
     """The multiplier of the base LR at each step (0-based) for a ``total``-step run."""
     if kind not in ("poly", "cosine"):
         raise ValueError(f"unknown schedule {kind!r}; valid: cosine, poly")

@@ -53,8 +53,9 @@ def run(params: TrainParams, inputs: dict[str, Path], out_dir: Path, ctx: StageC
     if ctx.forced:
         start_fresh(storage / name, ctx.attempt, ctx.logger)
     data = params.data
-    ctx.logger.info("Ray Train run %s in %s: %d worker(s), %d steps, datasets %s", name, storage, params.workers.count,
-                    params.schedule.steps, ", ".join(f"{d.input}:{r:.2f}" for d, r in zip(data.datasets, data.ratios())))
+    ctx.logger.info("Ray Train run %s in %s: %d worker(s), %d steps, datasets %s", name, storage,
+                    params.workers.count, params.schedule.steps,
+                    ", ".join(f"{d.input}:{r:.2f}" for d, r in zip(data.datasets, data.ratios())))
     trainer = make_trainer(params, loop, name, storage)
     result = trainer.fit()
     if result.checkpoint is None:
@@ -79,7 +80,8 @@ def run(params: TrainParams, inputs: dict[str, Path], out_dir: Path, ctx: StageC
     )
 
 
-def make_loop(params: TrainParams, inputs: dict[str, Path], init: Path | None, tracking: Any, stage_name: str = "") -> Any:
+def make_loop(params: TrainParams, inputs: dict[str, Path], init: Path | None, tracking: Any,
+              stage_name: str = "") -> Any:
     """The ``LoopConfig`` every training worker gets: params, model, dataset paths, MLflow handle
     (and the stage name its progress lines carry)."""
     from stages.train.loop import LoopConfig
@@ -130,7 +132,8 @@ def resolve_init(init: str | None, inputs: dict[str, Path], tracking_uri: str | 
     if init in inputs:
         return resolve_uri(inputs[init])
     if "/" not in init and ":" not in init and not init.endswith(".pt"):
-        raise KeyError(f"train: init {init!r} is neither one of the stage's inputs {sorted(inputs)} nor a checkpoint path/URI")
+        raise KeyError(f"train: init {init!r} is neither one of the stage's inputs {sorted(inputs)} "
+                       "nor a checkpoint path/URI")
     return resolve_uri(init)
 
 

@@ -11,7 +11,8 @@ a choice pick lists or mappings). ``fixed:`` sets keys for every trial.
 How it runs:
 
 1. The stage's upstream stages run once through the engine and its cache (``pipeline.runner`` with
-   ``--only`` the stage's parents, and the stage registry the command was handed); their outputs are the inputs of every trial.
+   ``--only`` the stage's parents, and the stage registry the command was handed); their outputs are
+   the inputs of every trial.
 2. Optuna proposes each trial's values; ASHA stops trials whose validation metric (``metric``, by
    default ``val_hmean``, reported by the train stage at every validation) lags at a rung. Rungs are
    counted in training steps (``grace_period``: default the first validation). To give ASHA a value at
@@ -165,20 +166,24 @@ def upstream_inputs(options: SweepOptions, stages: Mapping[str, StageDef], confi
     parents = sorted(graph.parents(options.stage))
     run_id = None
     if parents:
-        report = run_pipeline(RunOptions(options.config, list(options.overrides), only=parents, tracking_uri=uri), stages)
+        report = run_pipeline(RunOptions(options.config, list(options.overrides), only=parents, tracking_uri=uri),
+                              stages)
         run_id = report.parent_run_id
     store = ArtifactStore(paths.resolve_root(config.artifact_root))
     node = graph.nodes[options.stage]
-    return {n: str(store.local_output(r.stage, graph.nodes[r.stage].key, r.output)) for n, r in node.inputs.items()}, run_id
+    inputs = {n: str(store.local_output(r.stage, graph.nodes[r.stage].key, r.output)) for n, r in node.inputs.items()}
+    return inputs, run_id
 
 
-def _tune(options: SweepOptions, stages: Mapping[str, StageDef], config: PipelineConfig, spec: SweepSpec, base: dict[str, Any], inputs: dict[str, str],
-          upstream_run: str | None, tracking: Any, name: str, out_dir: Path) -> SweepResult:
+def _tune(options: SweepOptions, stages: Mapping[str, StageDef], config: PipelineConfig, spec: SweepSpec,
+          base: dict[str, Any], inputs: dict[str, str], upstream_run: str | None, tracking: Any, name: str,
+          out_dir: Path) -> SweepResult:
     experiment_id = tracking.ensure_experiment(config.experiment or config.name)
     sweep_run = tracking.run(tracking.call("start_run", experiment_id, f"sweep:{options.stage}",
                                            _sweep_tags(options, config, name, upstream_run)))
     try:
-        result = _run_tuner(options, stages, config, spec, base, inputs, tracking, experiment_id, sweep_run, name, out_dir)
+        result = _run_tuner(options, stages, config, spec, base, inputs, tracking, experiment_id, sweep_run, name,
+                            out_dir)
     except BaseException:
         sweep_run.end("FAILED")
         raise
@@ -186,8 +191,9 @@ def _tune(options: SweepOptions, stages: Mapping[str, StageDef], config: Pipelin
     return result
 
 
-def _run_tuner(options: SweepOptions, stages: Mapping[str, StageDef], config: PipelineConfig, spec: SweepSpec, base: dict[str, Any], inputs: dict[str, str],
-               tracking: Any, experiment_id: str, sweep_run: Any, name: str, out_dir: Path) -> SweepResult:
+def _run_tuner(options: SweepOptions, stages: Mapping[str, StageDef], config: PipelineConfig, spec: SweepSpec,
+               base: dict[str, Any], inputs: dict[str, str], tracking: Any, experiment_id: str, sweep_run: Any,
+               name: str, out_dir: Path) -> SweepResult:
     import ray
     from ray import tune
     from ray.tune.schedulers import ASHAScheduler
@@ -250,7 +256,8 @@ def trial_rows(grid: Any, spec: SweepSpec, base: dict[str, Any], where: str) -> 
         status = "error" if result.error else ("completed" if metrics.get("step") == steps else "stopped")
         rows.append({"trial_id": metrics.get("trial_id") or _trial_id_from_path(result.path), "status": status,
                      "step": metrics.get("step"), spec.metric: metrics.get(spec.metric),
-                     "checkpoint_path": metrics.get("checkpoint_path"), "values": values, "sampled": dict(result.config),
+                     "checkpoint_path": metrics.get("checkpoint_path"), "values": values,
+                     "sampled": dict(result.config),
                      "metrics": {k: v for k, v in metrics.items() if k.startswith("val_") or k == spec.metric},
                      "error": str(result.error).splitlines()[0][:500] if result.error else None})
     return rows
@@ -302,8 +309,9 @@ def best_config(config: PipelineConfig, stage: str, params: Any) -> dict[str, An
     return raw
 
 
-def _conclude(options: SweepOptions, stages: Mapping[str, StageDef], config: PipelineConfig, spec: SweepSpec, inputs: dict[str, str], tracking: Any,
-              sweep_run: Any, name: str, out_dir: Path, trials: list[dict[str, Any]]) -> SweepResult:
+def _conclude(options: SweepOptions, stages: Mapping[str, StageDef], config: PipelineConfig, spec: SweepSpec,
+              inputs: dict[str, str], tracking: Any, sweep_run: Any, name: str, out_dir: Path,
+              trials: list[dict[str, Any]]) -> SweepResult:
     from models.checkpoint import CHECKPOINT_FILE
     from pipeline.config import validate_config
 
@@ -334,9 +342,11 @@ def _conclude(options: SweepOptions, stages: Mapping[str, StageDef], config: Pip
     sweep_run.set_tags({"best_trial_id": best["trial_id"], "best_run_id": best.get("run_id") or "",
                         "best_config_digest": digest, "out_dir": str(out_dir),
                         **({"registered": f"{registration.name}/{registration.version}"} if registration else {})})
-    print(f"sweep {name}: best trial {best['trial_id']} ({_how_it_ended(best)}) {spec.metric}={best[spec.metric]:.4g} "
+    print(f"sweep {name}: best trial {best['trial_id']} ({_how_it_ended(best)}) "
+          f"{spec.metric}={best[spec.metric]:.4g} "
           f"{best['values']}; "
-          f"config {config_file}" + (f"; registered {registration.name} v{registration.version}" if registration else ""),
+          f"config {config_file}"
+          + (f"; registered {registration.name} v{registration.version}" if registration else ""),
           flush=True)
     return SweepResult(name, sweep_run.run_id, out_dir, trials, best, config_file, registration)
 

@@ -55,7 +55,8 @@ def _check_distribution(key: str, dist: dict[str, Any]) -> None:
         if not isinstance(arg, (list, dict)) or not arg:
             raise ValueError(f"space.{key}.choice: a non-empty list or {{label: value}} mapping")
         return
-    if not (isinstance(arg, list) and len(arg) == 2 and all(isinstance(v, (int, float)) for v in arg) and arg[0] < arg[1]):
+    if not (isinstance(arg, list) and len(arg) == 2 and all(isinstance(v, (int, float)) for v in arg)
+            and arg[0] < arg[1]):
         raise ValueError(f"space.{key}.{kind}: expected [low, high] with low < high, got {arg!r}")
     if kind == "loguniform" and arg[0] <= 0:
         raise ValueError(f"space.{key}.loguniform: low must be > 0, got {arg[0]}")

@@ -74,7 +74,10 @@ def test_weight_half_halves_the_instance_contribution_to_bce():
     preds = random_preds()
     wrong = 0.98 - 0.96 * targets_of([Y], [1.0])["gt"][:, None]  # 0.02 on Y's kernel, 0.98 around it
     preds["prob"] = torch.where(inside(Y), wrong, preds["prob"])  # Y is badly predicted: a costly instance
-    bce = lambda w: DBLoss(ohem_ratio=1000)(preds, targets_of([X, Y], [1.0, w]))["bce"].item()
+
+    def bce(w: float) -> float:
+        return DBLoss(ohem_ratio=1000)(preds, targets_of([X, Y], [1.0, w]))["bce"].item()
+
     n_y = int(inside(Y).sum())
     n_rest = H * W - n_y
     # bce(w) = (S_rest + w S_y) / (N_rest + w N_y): a weighted mean where Y's pixels count w times.

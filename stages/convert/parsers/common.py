@@ -20,6 +20,7 @@ import zlib
 from pathlib import Path, PurePosixPath
 from typing import Callable, Iterable, Iterator, Sequence
 
+from stages.dataset.images import IMAGE_SUFFIXES
 from stages.dataset.names import UNSAFE_PATH, SafeJoiner, UnsafePath, is_inside
 from stages.dataset.records import CropRecord, ImageRecord, ParseError, Skipped, TextInstance
 
@@ -27,8 +28,6 @@ Point = tuple[float, float]
 ParserFn = Callable[[Path, Path], Iterator[ImageRecord | CropRecord | Skipped]]
 # One per-image annotation file (name, raw bytes) -> its instances and the items it could not read.
 FileParser = Callable[[str, bytes], Iterable[TextInstance | Skipped]]
-
-from stages.dataset.images import IMAGE_SUFFIXES  # noqa: F401 (parsers import it from here)
 
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _DIGITS = re.compile(r"(\d+)")

@@ -15,9 +15,9 @@ second field, so a line with more than one tab is ambiguous: it is skipped as ``
 
 Image paths are relative to PaddleOCR's ``data_dir``: give that folder as ``images``. In ``Label.txt`` a
 name not found there is looked up by its base name, so the image folder itself works too; ``rec_gt.txt``
-is a word-image list like ``textlist`` (its paths are taken as they are, the shards read the files). Lines are UTF-8 (BOM
-allowed; in ``Label.txt`` a line that is not is skipped as ``not_utf8``), blank lines are skipped, skips
-name ``<file>:<line>``.
+is a word-image list like ``textlist`` (its paths are taken as they are, the shards read the files).
+Lines are UTF-8 (BOM allowed; in ``Label.txt`` a line that is not is skipped as ``not_utf8``), blank
+lines are skipped, skips name ``<file>:<line>``.
 """
 from __future__ import annotations
 

@@ -22,7 +22,7 @@ def self_res(tmp_path_factory) -> Path:
     with zipfile.ZipFile(FX / "icdar2015_gt" / "gt.zip") as z:
         for name in z.namelist():
             lines = z.read(name).decode("utf-8-sig").splitlines()
-            (out / name.replace("gt_", "res_")).write_text("\n".join(",".join(l.split(",")[:8]) for l in lines if l))
+            (out / name.replace("gt_", "res_")).write_text("\n".join(",".join(line.split(",")[:8]) for line in lines if line))
     return out
 
 
