@@ -49,13 +49,16 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-engine-"))
     config = ten_stage_config(tmp)
     options = RunOptions(str(config), tracking_uri=f"sqlite:///{tmp / 'mlruns.db'}")
-    ray_start = timed(lambda: ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING", _node_ip_address="127.0.0.1"))
+    ray_start = timed(lambda: ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING",
+                                       _node_ip_address="127.0.0.1"))
     cold = timed(lambda: run_pipeline(options, STAGES))
     hits = timed(lambda: run_pipeline(options, STAGES))
     ray.shutdown()
-    cmd = [sys.executable, str(ROOT / "pipeline" / "run.py"), "--config", str(config), "--tracking-uri", options.tracking_uri]
+    cmd = [sys.executable, str(ROOT / "pipeline" / "run.py"), "--config", str(config),
+           "--tracking-uri", options.tracking_uri]
     whole = timed(lambda: subprocess.run(cmd, check=True, capture_output=True))
-    results = {"ray_start_s": round(ray_start, 2), "cold_10_stages_s": round(cold, 2), "all_hits_10_stages_s": round(hits, 2),
+    results = {"ray_start_s": round(ray_start, 2), "cold_10_stages_s": round(cold, 2),
+               "all_hits_10_stages_s": round(hits, 2),
                "all_hits_whole_command_s": round(whole, 2), "target_all_hits_whole_command_s": 15}
     print(f"{'measure':<32} seconds")
     for key, value in results.items():

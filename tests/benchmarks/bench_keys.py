@@ -57,7 +57,8 @@ def folder_keys(tmp: Path) -> dict[str, float]:
     from stages import STAGES
 
     data = many_files(tmp / "dataset")
-    config = validate_config({"name": "bench-keys", "stages": {"data": {"type": "download", "name": "ds", "path": str(data)}}},
+    config = validate_config({"name": "bench-keys",
+                              "stages": {"data": {"type": "download", "name": "ds", "path": str(data)}}},
                              "bench", STAGES)
     cache_file = tmp / "digests.sqlite"
     cold, _ = timed(lambda: build_graph(config, STAGES, resolver=ReferenceResolver(None, DigestCache(cache_file))))
@@ -76,7 +77,8 @@ def complete_outputs(config: Path, uri: str) -> None:
 
     inv = prepare(RunOptions(str(config), tracking_uri=uri), STAGES)
     client = MlflowClient(uri, uri)
-    experiment = client.create_experiment("bench-register", artifact_location=(Path(inv.store.root).parent / "mlartifacts").as_uri())
+    experiment = client.create_experiment("bench-register",
+                                          artifact_location=(Path(inv.store.root).parent / "mlartifacts").as_uri())
     run_id = client.create_run(experiment).info.run_id
     name = inv.graph.nodes["register"].spec.params.name
     client.create_registered_model(name)
@@ -102,14 +104,17 @@ def main() -> None:
     config = quickstart_copy(tmp)
     uri = f"sqlite:///{tmp / 'mlruns.db'}"
     results: dict[str, float] = {}
-    results["keys_quickstart_first_in_process_s"], _ = timed(lambda: prepare(RunOptions(str(config), tracking_uri=uri), STAGES))
+    results["keys_quickstart_first_in_process_s"], _ = timed(
+        lambda: prepare(RunOptions(str(config), tracking_uri=uri), STAGES))
     results["keys_quickstart_again_s"], _ = timed(lambda: prepare(RunOptions(str(config), tracking_uri=uri), STAGES))
     results.update(folder_keys(tmp))
     complete_outputs(config, uri)
-    results["all_hits_quickstart_run_pipeline_s"], report = timed(lambda: run_pipeline(RunOptions(str(config), tracking_uri=uri), STAGES))
+    results["all_hits_quickstart_run_pipeline_s"], report = timed(
+        lambda: run_pipeline(RunOptions(str(config), tracking_uri=uri), STAGES))
     assert report.count("hit") == len(report.outcomes) == 8, report.outcomes
     cmd = [sys.executable, str(ROOT / "pipeline" / "run.py"), "--config", str(config), "--tracking-uri", uri]
-    results["all_hits_quickstart_whole_command_s"], done = timed(lambda: subprocess.run(cmd, capture_output=True, text=True))
+    results["all_hits_quickstart_whole_command_s"], done = timed(
+        lambda: subprocess.run(cmd, capture_output=True, text=True))
     assert done.returncode == 0 and "8 cache hits" in done.stdout, done.stdout + done.stderr
     results = {k: round(v, 2) for k, v in results.items()}
     results["target_all_hits_whole_command_s"] = 15

@@ -8,7 +8,8 @@ Rows:
 With ``--stage`` it also times the whole synth stage on the quickstart-sized config (350 images) with a
 local 2-CPU Ray, the figure the quickstart's ~20 s budget is about.
 
-Prints a table and one JSON line. Run: ``python tests/benchmarks/bench_synth_augment.py [--images 200] [--size 256 256] [--stage]``.
+Prints a table and one JSON line. Run:
+``python tests/benchmarks/bench_synth_augment.py [--images 200] [--size 256 256] [--stage]``.
 """
 from __future__ import annotations
 

@@ -81,7 +81,8 @@ def test_weights_load_from_file_uri_and_http_url(tmp_path, monkeypatch):
 
 
 @pytest.mark.parametrize(
-    "arch, channels", [("tiny", [8, 16, 32, 64]), ("resnet18", [64, 128, 256, 512]), ("resnet50", [256, 512, 1024, 2048])]
+    "arch, channels",
+    [("tiny", [8, 16, 32, 64]), ("resnet18", [64, 128, 256, 512]), ("resnet50", [256, 512, 1024, 2048])],
 )
 def test_feature_strides_and_channels(arch, channels):
     backbone = getattr(resnet, arch)().eval()

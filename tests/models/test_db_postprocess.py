@@ -104,5 +104,6 @@ def test_order_quad_is_clockwise_from_top_left():
 
 def test_targets_and_postprocess_import_without_torch():
     root = Path(__file__).resolve().parents[2]
-    code = "import sys, models.detection.db_postprocess, models.detection.db_targets, models.tasks; assert 'torch' not in sys.modules"
+    code = ("import sys, models.detection.db_postprocess, models.detection.db_targets, models.tasks; "
+            "assert 'torch' not in sys.modules")
     subprocess.run([sys.executable, "-c", code], cwd=root, check=True)

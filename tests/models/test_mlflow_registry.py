@@ -63,7 +63,8 @@ def unique(prefix: str = "det") -> str:
     return f"{prefix}-{uuid.uuid4().hex[:8]}"
 
 
-def fake_pipeline(root: Path, hmean: float | None, seed: int, testset: str = "A", protocol: str = "icdar15") -> dict[str, Path]:
+def fake_pipeline(root: Path, hmean: float | None, seed: int, testset: str = "A",
+                  protocol: str = "icdar15") -> dict[str, Path]:
     """Stage folders as the engine lays them out (``<root>/<stage>/<key>/`` + manifest.json): a synth
     dataset, a trained model that consumed it, and an evaluation report of that model (on the test split
     whose content is named by ``testset``, with ``protocol``)."""
@@ -74,8 +75,8 @@ def fake_pipeline(root: Path, hmean: float | None, seed: int, testset: str = "A"
         (folder / "manifest.json").write_text(json.dumps(manifest))
         return folder
 
-    synth = stage("synth", f"s{seed}", {"train": {"path": "train", "digest": f"train-digest-{seed}"},
-                                        "test": {"path": "test", "digest": f"test-digest-{testset}"}}, {}, ["train", "test"])
+    stage("synth", f"s{seed}", {"train": {"path": "train", "digest": f"train-digest-{seed}"},
+                                "test": {"path": "test", "digest": f"test-digest-{testset}"}}, {}, ["train", "test"])
     train = stage("finetune", f"t{seed}", {"model": {"path": "model", "digest": "m"}},
                   {"synth": {"stage": "synth", "key": f"s{seed}", "output": "train"}}, [])
     model = save_tiny_checkpoint(train / "model", seed=seed)
@@ -87,7 +88,8 @@ def fake_pipeline(root: Path, hmean: float | None, seed: int, testset: str = "A"
         sha = registry_sha(model / "checkpoint.pt")
         (evaluate / "report").mkdir()
         (evaluate / "report" / "metrics.json").write_text(json.dumps(
-            {"protocol": protocol, "metrics": {"test.hmean": hmean, "test.precision": 0.9}, "models": {"model": {"sha256": sha}}}))
+            {"protocol": protocol, "metrics": {"test.hmean": hmean, "test.precision": 0.9},
+             "models": {"model": {"sha256": sha}}}))
         out["eval"] = evaluate / "report"
     return out
 
@@ -112,7 +114,8 @@ def test_champion_moves_only_to_a_better_model_and_the_comparison_is_recorded(st
     name = unique()
     client = registry.registry_client(store)
     first = register(store, tmp_path, name, 0.5, seed=1)
-    assert (first["version"], first["decision"], sorted(first["aliases"])) == ("1", "promoted", ["candidate", "champion"])
+    assert (first["version"], first["decision"], sorted(first["aliases"])) == (
+        "1", "promoted", ["candidate", "champion"])
 
     better = register(store, tmp_path, name, 0.7, seed=2)
     assert better["decision"] == "promoted" and better["champion_before"] == "1" and better["champion_value"] == 0.5
@@ -175,7 +178,8 @@ def test_models_uris_resolve_to_the_registered_checkpoint(store, tmp_path):
     expected = {v: torch.load(tmp_path / f"art{s}" / "finetune" / f"t{s}" / "model" / "checkpoint.pt")["state_dict"]
                 for v, s in (("1", 4), ("2", 5))}
     mlflow.set_tracking_uri(store)
-    for uri, version in ((f"models:/{name}@champion", "1"), (f"models:/{name}@candidate", "2"), (f"models:/{name}/2", "2")):
+    for uri, version in ((f"models:/{name}@champion", "1"), (f"models:/{name}@candidate", "2"),
+                         (f"models:/{name}/2", "2")):
         state = load_checkpoint(uri)["state_dict"]
         assert all(torch.equal(state[k], expected[version][k]) for k in state), uri
     # A train stage's `init: models:/NAME@champion` resolves in the pipeline's store (set from the stage's run).
@@ -210,7 +214,8 @@ def test_models_cli_list_show_promote_alias(store, tmp_path, capsys):
     assert main(["models", "alias", name, "staging", "1", "--tracking-uri", store]) == 0
     assert main(["models", "--tracking-uri", store, "show", name]) == 0
     shown = capsys.readouterr().out
-    assert "v2 @candidate @champion" in shown and "v1 @staging" in shown and "champion.reason = promoted by hand" in shown
+    assert ("v2 @candidate @champion" in shown and "v1 @staging" in shown
+            and "champion.reason = promoted by hand" in shown)
     assert main(["models", "--tracking-uri", store, "promote", name, "7"]) == 2
     assert "has no version '7'" in capsys.readouterr().err
     assert main(["models", "--tracking-uri", store, "show", "nothing-" + name]) == 2
@@ -254,7 +259,8 @@ def test_pipeline_trains_from_the_champion_and_registers_its_result(tmp_path, ra
              "instances_per_image": [1, 2], "crops": False, "image_format": "png"}
     train = {"type": "train", "resources": {"num_cpus": 0}, "inputs": {"train": "synth.train"},
              "init": f"models:/{name}@champion",
-             "data": {"datasets": [{"input": "train", "ratio": 1.0}], "batch_size": 2, "image_size": 64, "loader_workers": 0},
+             "data": {"datasets": [{"input": "train", "ratio": 1.0}], "batch_size": 2, "image_size": 64,
+                      "loader_workers": 0},
              "optim": {"bf16": False}, "schedule": {"steps": 2},
              "workers": {"cpus_each": 1, "storage_path": str(tmp_path / "ray")}}
     evaluate = {"type": "evaluate", "inputs": {"model": "train.model", "test": "synth.test"}, "image_size": 64,

@@ -20,10 +20,12 @@ class Project:
         self.registry = registry  # the stage types the config's ``type:`` names
         self.config = root / "pipeline.yaml"
         self.tracking_uri = f"sqlite:///{root / 'mlruns.db'}"
-        self.config.write_text(yaml.safe_dump({"name": name, "artifact_root": str(root / "artifacts"), "stages": stages}))
+        self.config.write_text(yaml.safe_dump({"name": name, "artifact_root": str(root / "artifacts"),
+                                               "stages": stages}))
 
     def run(self, *overrides: str, **options):
-        return run_pipeline(RunOptions(str(self.config), list(overrides), tracking_uri=self.tracking_uri, **options), self.registry)
+        return run_pipeline(RunOptions(str(self.config), list(overrides), tracking_uri=self.tracking_uri, **options),
+                            self.registry)
 
     def manifest(self, report, stage: str) -> dict:
         return report.outcomes[stage].manifest
@@ -36,5 +38,6 @@ class Project:
 
     def child_runs(self, parent_run_id: str):
         client = self.client()
-        runs = client.search_runs(client.get_run(parent_run_id).info.experiment_id, f"tags.mlflow.parentRunId = '{parent_run_id}'")
+        runs = client.search_runs(client.get_run(parent_run_id).info.experiment_id,
+                                  f"tags.mlflow.parentRunId = '{parent_run_id}'")
         return {r.data.tags["stage"]: r for r in runs}

@@ -32,12 +32,13 @@ class S3Server:
     def start(self) -> None:
         exe = Path(sys.executable).with_name("moto_server")
         with open(self.log, "wb") as log:
-            self.proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(self.port)], stdout=log, stderr=subprocess.STDOUT)
+            self.proc = subprocess.Popen([str(exe), "-H", "127.0.0.1", "-p", str(self.port)], stdout=log,
+                                         stderr=subprocess.STDOUT)
         wait_http(f"{self.endpoint}/moto-api/", timeout_s=60)
 
     def filesystem(self, create_buckets: bool = False) -> pafs.S3FileSystem:
-        return pafs.S3FileSystem(access_key="testing", secret_key="testing", region="us-east-1", endpoint_override=self.endpoint,
-                                 scheme="http", allow_bucket_creation=create_buckets)
+        return pafs.S3FileSystem(access_key="testing", secret_key="testing", region="us-east-1",
+                                 endpoint_override=self.endpoint, scheme="http", allow_bucket_creation=create_buckets)
 
     def root(self, prefix: str) -> str:
         """An artifact root in the test bucket, endpoint in the URI as pyarrow spells it."""

@@ -1,4 +1,5 @@
-"""The artifact store on its own (local roots): atomic commit, markers, live and dead staging, races, replacement, URIs."""
+"""The artifact store on its own (local roots): atomic commit, markers, live and dead staging, races,
+replacement, URIs."""
 from __future__ import annotations
 
 import json
@@ -75,7 +76,8 @@ def test_incomplete_final_folder_is_replaced(tmp_path):
     staging = store.begin("s", "k1")
     (staging.local_dir / "new").write_text("n")
     store.commit(staging, {"outputs": {}})
-    assert sorted(p.name for p in (tmp_path / "s" / "k1").iterdir()) == ["_ATTEMPT", "_COMPLETE", "manifest.json", "new"]
+    assert sorted(p.name for p in (tmp_path / "s" / "k1").iterdir()) == [
+        "_ATTEMPT", "_COMPLETE", "manifest.json", "new"]
     assert [p.name for p in (tmp_path / "s").iterdir()] == ["k1"]
 
 
@@ -106,7 +108,8 @@ def test_shown_root_and_uris_hold_no_credentials():
 
 def _claim_by_dead_process(folder):
     # A child that has exited: its pid is free, exactly what a SIGKILLed attempt leaves.
-    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                           check=True)
     owner = json.loads((folder / "_ATTEMPT").read_text())
     owner.update(pid=int(child.stdout), pid_start="0")
     (folder / "_ATTEMPT").write_text(json.dumps(owner))

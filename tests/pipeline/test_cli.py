@@ -31,7 +31,8 @@ def test_bad_config_exits_2_naming_the_key(tmp_path, capsys):
 
 def test_plan_command_prints_the_plan_without_running(tmp_path, capsys):
     path = tmp_path / "ok.yaml"
-    path.write_text(yaml.safe_dump({"name": "x", "artifact_root": str(tmp_path / "art"), "stages": {"a": {"type": "smoke"}}}))
+    path.write_text(yaml.safe_dump({"name": "x", "artifact_root": str(tmp_path / "art"),
+                                    "stages": {"a": {"type": "smoke"}}}))
     assert main(["plan", "--config", str(path)]) == 0
     assert "a                    smoke" in capsys.readouterr().out
     assert not (tmp_path / "art").exists()

@@ -24,7 +24,8 @@ STAGES = {
 def test_two_drivers_on_one_config_both_succeed_with_one_output_per_key(tmp_path):
     root = tmp_path / "artifacts"
     config = tmp_path / "race.yaml"
-    config.write_text(yaml.safe_dump({"name": "race", "artifact_root": str(root), "ray": {"num_cpus": 2}, "stages": STAGES}))
+    config.write_text(yaml.safe_dump({"name": "race", "artifact_root": str(root), "ray": {"num_cpus": 2},
+                                      "stages": STAGES}))
     env = {**os.environ, "SCENETEXT_HOME": str(tmp_path), "RAY_USAGE_STATS_ENABLED": "0"}
     drivers = [subprocess.Popen([sys.executable, str(ROOT / "pipeline" / "run.py"), "--config", str(config),
                                  "--tracking-uri", f"sqlite:///{tmp_path / f'mlruns-{i}.db'}"],
@@ -38,6 +39,7 @@ def test_two_drivers_on_one_config_both_succeed_with_one_output_per_key(tmp_path
         out = root / stage / entries[0]
         manifest = json.loads((out / "manifest.json").read_text())
         assert (out / "_COMPLETE").is_file() and manifest["key"] == entries[0]
-        assert describe_output(out / "data") == {k: manifest["outputs"]["data"][k] for k in ("bytes", "files", "digest")}
+        assert describe_output(out / "data") == {k: manifest["outputs"]["data"][k]
+                                                 for k in ("bytes", "files", "digest")}
     text = (root / "b" / next((root / "b").iterdir()).name / "data" / "out.txt").read_text()
     assert text == "left\nup=first"

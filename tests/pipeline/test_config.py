@@ -46,7 +46,8 @@ def test_bad_engine_value_names_its_path(tmp_path):
     data["stages"]["a"]["resources"] = {"num_cpus": -1}
     data["stages"]["a"]["retries"] = "x"
     problems = problems_of(write(tmp_path / "c.yaml", data))
-    assert any(p.startswith("stages.a.resources.num_cpus: Input should be greater than or equal to 0") for p in problems)
+    assert any(p.startswith("stages.a.resources.num_cpus: Input should be greater than or equal to 0")
+               for p in problems)
     assert any(p.startswith("stages.a.retries:") for p in problems)
 
 
@@ -56,12 +57,14 @@ def test_unknown_top_level_key_and_unknown_type(tmp_path):
     data["stages"]["b"]["type"] = "nosuch"
     problems = problems_of(write(tmp_path / "c.yaml", data))
     assert "artifact_rot: unknown key (got 'x')" in problems
-    assert any(p.startswith("stages.b.type: unknown stage type 'nosuch'; valid types:") and "smoke" in p for p in problems)
+    assert any(p.startswith("stages.b.type: unknown stage type 'nosuch'; valid types:") and "smoke" in p
+               for p in problems)
 
 
 def test_set_overrides_any_key_with_yaml_values(tmp_path):
     path = write(tmp_path / "c.yaml", base_config())
-    config = load_config(path, STAGES, ["stages.a.sleep_s=2", "stages.a.message=hello world", "artifact_root=/x/y", "stages.b.resources.num_cpus=0.5"])
+    config = load_config(path, STAGES, ["stages.a.sleep_s=2", "stages.a.message=hello world", "artifact_root=/x/y",
+                                        "stages.b.resources.num_cpus=0.5"])
     assert config.stages["a"].params.sleep_s == 2.0
     assert config.stages["a"].params.message == "hello world"
     assert config.artifact_root == "/x/y"
@@ -76,8 +79,10 @@ def test_set_with_bad_value_names_the_key(tmp_path):
 
 
 def test_extends_merges_base_and_overrides_it(tmp_path):
-    write(tmp_path / "base.yaml", {"name": "base", "artifact_root": "/base", "stages": {"a": {"type": "smoke", "message": "from-base", "sleep_s": 1}}})
-    child = write(tmp_path / "child.yaml", {"extends": "base.yaml", "name": "child", "stages": {"a": {"message": "from-child"}, "z": {"type": "smoke"}}})
+    write(tmp_path / "base.yaml", {"name": "base", "artifact_root": "/base",
+                                   "stages": {"a": {"type": "smoke", "message": "from-base", "sleep_s": 1}}})
+    child = write(tmp_path / "child.yaml", {"extends": "base.yaml", "name": "child",
+                                            "stages": {"a": {"message": "from-child"}, "z": {"type": "smoke"}}})
     config = load_config(child, STAGES)
     assert config.name == "child" and config.artifact_root == "/base"
     assert config.stages["a"].params.message == "from-child" and config.stages["a"].params.sleep_s == 1

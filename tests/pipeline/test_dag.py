@@ -37,7 +37,8 @@ def errors(stages):
 
 
 def test_unknown_input_stage():
-    assert errors({"a": {"type": "smoke", "inputs": {"x": "nosuch"}}}) == ["stages.a.inputs.x: unknown stage 'nosuch'; stages: a"]
+    assert errors({"a": {"type": "smoke", "inputs": {"x": "nosuch"}}}) == [
+        "stages.a.inputs.x: unknown stage 'nosuch'; stages: a"]
 
 
 def test_unknown_output_name():

@@ -11,8 +11,10 @@ from tests.pipeline.engine_helpers import Project
 DIAMOND = {
     "a": {"type": "smoke", "message": "first"},
     # Half a CPU each, and 5 s: the overlap must survive other tests holding CPUs and a slow worker spawn.
-    "b": {"type": "smoke", "inputs": {"up": "a"}, "message": "left", "sleep_s": 5, "resources": {"num_cpus": 0.5}},
-    "c": {"type": "smoke", "inputs": {"up": "a.data"}, "message": "right", "sleep_s": 5, "resources": {"num_cpus": 0.5}},
+    "b": {"type": "smoke", "inputs": {"up": "a"}, "message": "left", "sleep_s": 5,
+          "resources": {"num_cpus": 0.5}},
+    "c": {"type": "smoke", "inputs": {"up": "a.data"}, "message": "right", "sleep_s": 5,
+          "resources": {"num_cpus": 0.5}},
     "d": {"type": "smoke", "inputs": {"left": "b", "right": "c"}, "message": "joined"},
 }
 
@@ -58,7 +60,8 @@ def test_failure_is_recorded_in_mlflow(diamond):
     with pytest.raises(PipelineFailed):
         diamond.run("stages.b.fail=true", "stages.b.sleep_s=0")
     client = diamond.client()
-    failed = [r for r in client.search_runs(client.get_experiment_by_name("enginetest").experiment_id) if r.info.status == "FAILED"]
+    failed = [r for r in client.search_runs(client.get_experiment_by_name("enginetest").experiment_id)
+              if r.info.status == "FAILED"]
     names = {r.info.run_name for r in failed}
     assert {"b", "enginetest"} <= names
     stage_run = next(r for r in failed if r.info.run_name == "b")

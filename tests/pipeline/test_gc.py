@@ -26,8 +26,10 @@ RECIPE = {"a": {"type": "smoke", "message": "first"}, "b": {"type": "smoke", "in
 
 def dead_owner(attempt: str) -> bytes:
     """An _ATTEMPT record of a process on this host that has exited."""
-    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True, check=True)
-    return json.dumps({"attempt": attempt, "host": socket.gethostname(), "pid": int(child.stdout), "pid_start": "0"}).encode()
+    child = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True,
+                           check=True)
+    return json.dumps({"attempt": attempt, "host": socket.gethostname(), "pid": int(child.stdout),
+                       "pid_start": "0"}).encode()
 
 
 def commit(store: ArtifactStore, stage: str, key: str, payload: bytes) -> None:
@@ -37,11 +39,13 @@ def commit(store: ArtifactStore, stage: str, key: str, payload: bytes) -> None:
 
 
 def sizes_under(fs: pafs.FileSystem, path: str) -> int:
-    return sum(i.size for i in fs.get_file_info(pafs.FileSelector(path, recursive=True)) if i.type == pafs.FileType.File)
+    return sum(i.size for i in fs.get_file_info(pafs.FileSelector(path, recursive=True))
+               if i.type == pafs.FileType.File)
 
 
 def everything(fs: pafs.FileSystem, base: str) -> list[str]:
-    return sorted(i.path for i in fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True)) if i.type == pafs.FileType.File)
+    return sorted(i.path for i in fs.get_file_info(pafs.FileSelector(base, recursive=True, allow_not_found=True))
+                  if i.type == pafs.FileType.File)
 
 
 @pytest.fixture(params=["local", "s3"])
@@ -119,13 +123,15 @@ def test_gc_lists_then_removes_exactly_the_garbage(garden, capsys):
     assert expected_bytes[f"{store.base}/a/{'0' * 64}"] > 1000  # the output's files, manifest and markers
     total = sum(expected_bytes.values())
     assert out.splitlines()[-1] == f"total: would remove {len(garbage)} folders, {format_size(total)} (dry run)"
-    assert everything(fs, store.base) + everything(local, str(live.local_dir.parent)) == before, "a dry run removes nothing"
+    assert (everything(fs, store.base) + everything(local, str(live.local_dir.parent))
+            == before), "a dry run removes nothing"
 
     assert main_gc(["--config", str(config)], STAGES) == 0
     after = everything(fs, store.base) + everything(local, str(live.local_dir.parent))
     removed = sorted(set(before) - set(after))
     assert removed == sorted({f for f in before if any(f.startswith(p + "/") for p in garbage)})
-    assert live.local_dir.exists() and store.is_complete("a", build_graph(load_config(config, STAGES), STAGES).nodes["a"].key)
+    assert live.local_dir.exists()
+    assert store.is_complete("a", build_graph(load_config(config, STAGES), STAGES).nodes["a"].key)
     assert not store.is_complete("a", "0" * 64)
 
 
@@ -139,7 +145,8 @@ def test_gc_keeps_an_output_whose_key_depends_on_a_resolved_reference(tmp_path, 
     config = tmp_path / "pipeline.yaml"
     config.write_text(yaml.safe_dump({"name": "gcref", "artifact_root": str(tmp_path / "artifacts"),
                                       "tracking_uri": f"sqlite:///{tmp_path / 'mlruns.db'}",
-                                      "stages": {"dl": {"type": "download", "name": "data", "path": str(data), "instructions": "-"}}}))
+                                      "stages": {"dl": {"type": "download", "name": "data", "path": str(data),
+                                                        "instructions": "-"}}}))
     key = prepare(RunOptions(str(config)), STAGES).graph.nodes["dl"].key
     output = tmp_path / "artifacts" / "dl" / key
     output.mkdir(parents=True)

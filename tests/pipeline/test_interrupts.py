@@ -31,7 +31,8 @@ TRAIN_STAGES = {
     "synth": {"type": "synth", "seed": 3, "splits": {"train": 16}, "image_size": [64, 64], "crops": False,
               "instances_per_image": [1, 2], "font_size": [10, 16]},
     "train": {"type": "train", "resources": {"num_cpus": 0}, "inputs": {"synth": "synth.train"},
-              "data": {"datasets": [{"input": "synth", "ratio": 1.0}], "batch_size": 2, "image_size": 64, "loader_workers": 0},
+              "data": {"datasets": [{"input": "synth", "ratio": 1.0}], "batch_size": 2, "image_size": 64,
+                       "loader_workers": 0},
               "optim": {"lr": 0.001}, "schedule": {"steps": 40}, "checkpoint": {"every": 4}, "log_every": 4,
               "workers": {"cpus_each": 1, "torch_threads": 1}},
 }

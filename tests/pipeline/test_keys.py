@@ -85,7 +85,8 @@ def test_editing_an_imported_module_changes_that_stage_and_its_descendants_only(
 
 def test_an_untouched_copy_of_the_project_keys_like_the_checkout(tmp_path):
     config = validate_config({"name": "code", "stages": CODE_STAGES}, "test", STAGES)
-    copy = {n: node.key for n, node in build_graph(config, STAGES, code_root=copy_project(tmp_path / "p")).nodes.items()}
+    copy = {n: node.key
+            for n, node in build_graph(config, STAGES, code_root=copy_project(tmp_path / "p")).nodes.items()}
     assert copy == {n: node.key for n, node in build_graph(config, STAGES).nodes.items()}
 
 
@@ -133,7 +134,8 @@ def test_moving_the_champion_alias_changes_the_key_of_a_stage_starting_from_it(h
     on_second = keys_of(config, store)
     assert changed(on_first, on_second) == {"train", "evaluate"}
     # Keyed by what the alias names, not by how it is written.
-    pinned = write_config(home, {"synth": SYNTH, "train": {**TRAIN, "init": f"models:/{name}/{second}"}, "evaluate": EVALUATE})
+    pinned = write_config(home, {"synth": SYNTH, "train": {**TRAIN, "init": f"models:/{name}/{second}"},
+                                 "evaluate": EVALUATE})
     assert keys_of(pinned, store) == on_second
 
 
@@ -222,10 +224,14 @@ def test_unresolvable_references_are_config_errors_naming_their_key_path(home, s
     with pytest.raises(ConfigError) as info:
         prepare(RunOptions(str(write_config(home, stages)), dry_run=True, tracking_uri=store), STAGES)
     problems = sorted(info.value.problems)
-    assert [p.split(":")[0] for p in problems] == ["stages.data.path", "stages.synth.background_dir", "stages.train.init"]
-    assert problems[0] == "stages.data.path: '$KEYS_UNSET/data': environment variable not set (expanded to '$KEYS_UNSET/data')"
-    assert problems[1] == f"stages.synth.background_dir: '{home / 'missing'}': no file or folder at {home / 'missing'}"
-    assert problems[2].startswith("stages.train.init: models:/no-such-model@champion: no registered model named 'no-such-model'")
+    assert [p.split(":")[0] for p in problems] == [
+        "stages.data.path", "stages.synth.background_dir", "stages.train.init"]
+    assert problems[0] == ("stages.data.path: '$KEYS_UNSET/data': environment variable not set "
+                           "(expanded to '$KEYS_UNSET/data')")
+    assert problems[1] == (f"stages.synth.background_dir: '{home / 'missing'}': "
+                           f"no file or folder at {home / 'missing'}")
+    assert problems[2].startswith("stages.train.init: models:/no-such-model@champion: "
+                                  "no registered model named 'no-such-model'")
 
 
 # --- the register stage's registry ---------------------------------------------------------------
@@ -288,4 +294,5 @@ def test_a_hit_made_under_other_library_versions_stays_a_hit_and_is_reported(hom
     with caplog.at_level("WARNING", logger="pipeline"):
         plan = make_plan(inv.graph, inv.store, inv.names, [], inv.tracking_uri)
     assert [step.action for step in plan] == ["cache hit"]
-    assert caplog.messages == [f"stage a: cache hit produced under other versions: torch 0.0.1 -> {library_versions()['torch']}"]
+    assert caplog.messages == [
+        f"stage a: cache hit produced under other versions: torch 0.0.1 -> {library_versions()['torch']}"]

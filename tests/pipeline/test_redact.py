@@ -37,11 +37,14 @@ def test_structures_text_and_argv():
     config = {"artifact_root": "s3://AKIA:shh@host/b",
               "stages": {"x": {"type": "smoke", "labels": {"some_token": "t0k", "note": "fine"}, "urls": ["http://u:p@h/f"]}}}
     assert redact(config) == {"artifact_root": "s3://***@host/b",
-                              "stages": {"x": {"type": "smoke", "labels": {"some_token": MASK, "note": "fine"}, "urls": ["http://***@h/f"]}}}
-    assert redact_text("failed to open s3://AKIA:shh@host/b/x; MY_TOKEN=abc") == "failed to open s3://***@host/b/x; MY_TOKEN=***"
+                              "stages": {"x": {"type": "smoke", "labels": {"some_token": MASK, "note": "fine"},
+                                               "urls": ["http://***@h/f"]}}}
+    assert (redact_text("failed to open s3://AKIA:shh@host/b/x; MY_TOKEN=abc")
+            == "failed to open s3://***@host/b/x; MY_TOKEN=***")
     argv = ["run.py", "--set", "artifact_root=s3://AKIA:shh@host/b", "--set", "stages.x.labels.some_token=t0k",
             "--api-token", "t1k", "--password=t2k", "--tracking-uri", "http://u:p@h:5000"]
-    assert redact_argv(argv) == ["run.py", "--set", "artifact_root=s3://***@host/b", "--set", "stages.x.labels.some_token=***",
+    assert redact_argv(argv) == ["run.py", "--set", "artifact_root=s3://***@host/b",
+                                 "--set", "stages.x.labels.some_token=***",
                                  "--api-token", MASK, "--password=***", "--tracking-uri", "http://***@h:5000"]
 
 

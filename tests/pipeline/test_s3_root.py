@@ -57,7 +57,8 @@ def test_dag_on_s3_runs_once_then_hits_cache_and_logs_manifests(tmp_path, ray_lo
     # d read b and c (which read a) from S3: the text carries the whole path through the graph.
     d_key = first.outcomes["d"].key
     d_marker = json.loads(read(fs, f"{prefix}/d/{d_key}/_COMPLETE"))
-    assert read(fs, f"{prefix}/d/{d_key}/attempt-{d_marker['attempt']}/data/out.txt") == "joined\nleft=left|up=first\nright=right|up=first"
+    assert (read(fs, f"{prefix}/d/{d_key}/attempt-{d_marker['attempt']}/data/out.txt")
+            == "joined\nleft=left|up=first\nright=right|up=first")
 
     client, runs = project.client(), project.child_runs(first.parent_run_id)
     for stage, run in runs.items():
@@ -78,11 +79,15 @@ def test_killed_stage_on_s3_leaves_no_marker_and_next_run_completes(tmp_path, ra
     key = report.outcomes["a"].key
     marker = json.loads(read(fs, f"{BUCKET}/killed/a/{key}/_COMPLETE"))
     assert report.outcomes["a"].status == "done"
-    assert keys_on_s3(fs, f"{BUCKET}/killed") == [f"a/{key}/_COMPLETE", *(f"a/{key}/attempt-{marker['attempt']}/{f}" for f in ("_ATTEMPT", "data/out.txt", "manifest.json"))]
+    assert keys_on_s3(fs, f"{BUCKET}/killed") == [
+        f"a/{key}/_COMPLETE",
+        *(f"a/{key}/attempt-{marker['attempt']}/{f}" for f in ("_ATTEMPT", "data/out.txt", "manifest.json"))]
     # The killed worker's local staging folder is left in the one known place, where gc finds it dead.
     killed_key = prepare(RunOptions(str(project.config), ["stages.a.kill=true"]), STAGES).graph.nodes["a"].key
-    leftovers = [g for g in find_local_staging(grace_s=3600) if g.path not in earlier and Path(g.path).name.startswith(f"a-{killed_key[:16]}-")]
-    assert len(leftovers) == 1 and "is gone" in leftovers[0].reason and (Path(leftovers[0].path) / "data" / "out.txt").exists()
+    leftovers = [g for g in find_local_staging(grace_s=3600)
+                 if g.path not in earlier and Path(g.path).name.startswith(f"a-{killed_key[:16]}-")]
+    assert (len(leftovers) == 1 and "is gone" in leftovers[0].reason
+            and (Path(leftovers[0].path) / "data" / "out.txt").exists())
     remove(None, leftovers[0])
 
 
@@ -107,8 +112,10 @@ def test_half_uploaded_attempt_is_never_read_and_next_commit_completes(tmp_path,
     staging = _attempt(store, "whole")
     committed = store.commit(staging, {"outputs": {"f": {"path": "f.txt"}}})
     assert store.is_complete("s", "k") and not committed.reused
-    assert committed.local_dir.parent == tmp_path / "scenetext-inputs" / "s" / "k", "our own upload is the node's cached copy"
-    assert keys_on_s3(fs, f"{BUCKET}/half/s/k") == ["_COMPLETE", *(f"attempt-{staging.attempt}/{f}" for f in ("_ATTEMPT", "f.txt", "manifest.json"))]
+    assert committed.local_dir.parent == tmp_path / "scenetext-inputs" / "s" / "k", (
+        "our own upload is the node's cached copy")
+    assert keys_on_s3(fs, f"{BUCKET}/half/s/k") == [
+        "_COMPLETE", *(f"attempt-{staging.attempt}/{f}" for f in ("_ATTEMPT", "f.txt", "manifest.json"))]
     fresh = ArtifactStore(s3.root("half"), cache_dir=str(tmp_path / "elsewhere"))
     assert fresh.local_output("s", "k", "f").read_text() == "whole"
 
@@ -121,17 +128,20 @@ def test_second_writer_reuses_the_first_and_forced_one_replaces_it(tmp_path, s3,
     lost = store.commit(second, {"outputs": {"f": {"path": "f.txt"}}, "run_id": "r2"})
     assert not won.reused and lost.reused and lost.manifest["run_id"] == "r1"
     assert not second.local_dir.exists()
-    assert [p for p in keys_on_s3(fs, f"{BUCKET}/race/s/k") if p.endswith("f.txt")] == [f"attempt-{first.attempt}/f.txt"]
+    assert [p for p in keys_on_s3(fs, f"{BUCKET}/race/s/k") if p.endswith("f.txt")] == [
+        f"attempt-{first.attempt}/f.txt"]
     forced = _attempt(store, "forced")
     store.commit(forced, {"outputs": {"f": {"path": "f.txt"}}, "run_id": "r3"}, replace=True)
     assert store.read_manifest("s", "k")["run_id"] == "r3"
-    assert keys_on_s3(fs, f"{BUCKET}/race/s/k") == ["_COMPLETE", *(f"attempt-{forced.attempt}/{f}" for f in ("_ATTEMPT", "f.txt", "manifest.json"))]
+    assert keys_on_s3(fs, f"{BUCKET}/race/s/k") == [
+        "_COMPLETE", *(f"attempt-{forced.attempt}/{f}" for f in ("_ATTEMPT", "f.txt", "manifest.json"))]
     assert store.local_output("s", "k", "f").read_text() == "forced", "the node's cache follows the marker"
 
 
 def test_missing_bucket_is_an_error_naming_the_root(s3):
     root = f"s3://no-such-bucket/x?endpoint_override={s3.endpoint}&scheme=http"
-    with pytest.raises(ArtifactRootError, match=r"artifact root s3://no-such-bucket/x\?endpoint_override=.*: bucket 'no-such-bucket' does not exist"):
+    with pytest.raises(ArtifactRootError, match=r"artifact root s3://no-such-bucket/x\?endpoint_override=.*: "
+                                                 r"bucket 'no-such-bucket' does not exist"):
         ArtifactStore(root)
 
 

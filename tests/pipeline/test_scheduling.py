@@ -34,7 +34,8 @@ def test_a_stage_larger_than_the_cluster_starts_when_alone():
 
 
 def test_train_stage_declares_all_its_workers():
-    params = TrainParams.model_validate({"data": {"datasets": [{"input": "synth", "ratio": 1.0}]}, "schedule": {"steps": 1},
+    params = TrainParams.model_validate({"data": {"datasets": [{"input": "synth", "ratio": 1.0}]},
+                                         "schedule": {"steps": 1},
                                          "workers": {"count": 3, "cpus_each": 2, "use_gpu": True, "gpus_each": 0.5}})
     need = stage_need(Resources(num_cpus=0), STAGES["train"], params)
     assert need == {"CPU": 6.0, "GPU": 1.5}

@@ -68,8 +68,8 @@ def test_det_with_crops_on_icdar2015(ic15_input, tmp_path):
     assert result.counts["crops"] == 32
 
     coco = COCO(str(tmp_path / "annotations.json"))
-    assert [coco.imgs[i]["file_name"] for i in sorted(coco.imgs)] == [f"{s}.jpg" for s in
-                                                                      ["img_1", "img_40", "img_68", "img_108", "img_415"]]
+    assert [coco.imgs[i]["file_name"] for i in sorted(coco.imgs)] == [
+        f"{s}.jpg" for s in ["img_1", "img_40", "img_68", "img_108", "img_415"]]
     assert coco.imgs[1]["width"] == 1280 and coco.imgs[1]["height"] == 720
     assert len(coco.getAnnIds(iscrowd=False)) == 32
     cafe = [a for a in coco.anns.values() if a["text"] == "CAFÉ"]
@@ -137,7 +137,8 @@ def test_rec_stores_ready_crops_unchanged_and_skips_bad_ones(tmp_path):
     result = convert(iter(items), params, tmp_path / "in", tmp_path / "out", LocalContext())
     assert result.outputs == {"crops": "crops.lmdb", "manifest": "manifest.parquet"}
     assert result.counts["crops"] == 31 and result.counts["bad_items"] == 3
-    assert (result.counts["unreadable_image"], result.counts["empty_image"], result.counts["missing_image"]) == (1, 1, 1)
+    assert (result.counts["unreadable_image"], result.counts["empty_image"],
+            result.counts["missing_image"]) == (1, 1, 1)
     assert result.extra["first_bad"].startswith("list.txt:99: unreadable_image")
     stored = _read_lmdb(tmp_path / "out" / "crops.lmdb")
     assert [label for _, label in stored] == [f"label{i}" for i in range(30)] + ["inline"]

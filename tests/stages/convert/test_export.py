@@ -114,7 +114,8 @@ def test_real_mmocr_recognition_set_through_ours_and_back(tmp_path):
                                                     FIXTURES / "mmocr" / "imgs"))
     assert _crops(get_parser("mmocr_textrecog")(tmp_path / "mmocr" / "textrecog_train.json",
                                                 tmp_path / "mmocr")) == original
-    assert _crops(get_parser("paddleocr_rec")(tmp_path / "paddleocr" / "rec_gt.txt", tmp_path / "paddleocr")) == original
+    assert _crops(get_parser("paddleocr_rec")(tmp_path / "paddleocr" / "rec_gt.txt",
+                                              tmp_path / "paddleocr")) == original
 
 
 def test_ignored_text_is_kept_by_mmocr_and_written_as_dont_care_for_paddleocr(tmp_path):

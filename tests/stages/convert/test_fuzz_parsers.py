@@ -20,7 +20,8 @@ from stages.dataset.records import CropRecord, ImageRecord, ParseError, Skipped
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures"
 EXAMPLES = int(os.environ.get("SCENETEXT_FUZZ_EXAMPLES", "25"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize="SCENETEXT_FUZZ_EXAMPLES" not in os.environ,
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
+                derandomize="SCENETEXT_FUZZ_EXAMPLES" not in os.environ,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
 # format -> (file name the parser is given, fixture files whose bytes are mutated). The name's suffix is

@@ -74,7 +74,8 @@ def test_zip_input_equals_folder_input(tmp_path):
     images = _images(tmp_path / "imgs")
     from_zip = _by_image(icdar2015.parse(archive, images))
     from_folder = _by_image(icdar2015.parse(FIXTURE, images))
-    assert list(from_zip) == list(from_folder) == ["img_1.jpg", "img_40.jpg", "img_68.jpg", "img_108.jpg", "img_415.jpg"]
+    assert list(from_zip) == list(from_folder) == [
+        "img_1.jpg", "img_40.jpg", "img_68.jpg", "img_108.jpg", "img_415.jpg"]
     assert {k: r.instances for k, r in from_zip.items()} == {k: r.instances for k, r in from_folder.items()}
 
 
@@ -84,7 +85,8 @@ def test_whole_official_test_gt_zip(tmp_path):
     assert all(isinstance(r, ImageRecord) for r in records) and len(records) == 500
     instances = [i for r in records for i in r.instances]
     # the counts the dataset's README gives: 5230 quads, 2077 cared for, 3153 don't care
-    assert (len(instances), sum(not i.ignore for i in instances), sum(i.ignore for i in instances)) == (5230, 2077, 3153)
+    assert (len(instances), sum(not i.ignore for i in instances),
+            sum(i.ignore for i in instances)) == (5230, 2077, 3153)
 
 
 def test_malformed_line_is_skipped_with_file_and_line(tmp_path):

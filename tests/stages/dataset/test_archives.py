@@ -29,7 +29,8 @@ def _assert_rejected(tmp_path: Path, archive: Path, kind: str, member: str) -> N
     assert not (tmp_path / "evil.txt").exists()
 
 
-@pytest.mark.parametrize("member", ["../evil.txt", "/tmp/abs_evil.txt", "a/../../evil.txt", "C:/evil.txt", "..\\evil.txt"])
+@pytest.mark.parametrize("member",
+                         ["../evil.txt", "/tmp/abs_evil.txt", "a/../../evil.txt", "C:/evil.txt", "..\\evil.txt"])
 def test_zip_with_an_escaping_member_is_rejected(tmp_path, member):
     archive = _write(tmp_path, "bad.zip", zip_bytes({"good.txt": b"ok", member: b"pwned"}))
     _assert_rejected(tmp_path, archive, "zip", member)

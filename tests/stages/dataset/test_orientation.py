@@ -17,7 +17,8 @@ from stages.dataset.records import ImageRecord, TextInstance
 from stages.train.data import MixedDataset, read_samples
 from tests.stages.dataset.exif_images import BOX, STORED_SIZE, box_polygon, write_exif_image
 
-TARGETS = target_maker({"arch": "dbnet", "targets": {"shrink_ratio": 0.4, "thresh_min": 0.3, "thresh_max": 0.7, "min_text_size": 4}})
+TARGETS = target_maker({"arch": "dbnet",
+                        "targets": {"shrink_ratio": 0.4, "thresh_min": 0.3, "thresh_max": 0.7, "min_text_size": 4}})
 
 
 def _dark_inside_box(bgr: np.ndarray) -> float:

@@ -50,4 +50,5 @@ def link(name: str, target: str, hard: bool = False) -> tarfile.TarInfo:
 
 def files_under(root: Path) -> dict[str, bytes]:
     """{relative posix path: bytes} of every regular file under ``root``."""
-    return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file() and not p.is_symlink()}
+    return {p.relative_to(root).as_posix(): p.read_bytes()
+            for p in sorted(root.rglob("*")) if p.is_file() and not p.is_symlink()}

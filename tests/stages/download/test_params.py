@@ -10,7 +10,8 @@ SHA = "a" * 64
 
 
 def test_url_entry_defaults_its_filename_from_the_url():
-    params = DownloadParams(name="ic15", urls=[{"url": "https://h.example/x/ch4%20train.zip?dl=1", "sha256": SHA.upper()}])
+    params = DownloadParams(name="ic15",
+                            urls=[{"url": "https://h.example/x/ch4%20train.zip?dl=1", "sha256": SHA.upper()}])
     entry = params.urls[0]
     assert entry.filename == "ch4 train.zip" and entry.sha256 == SHA
     assert params.http_retries == 4 and params.timeout_s == 60 and params.extract is True
@@ -25,7 +26,8 @@ def test_url_entry_defaults_its_filename_from_the_url():
     ({"urls": [{"url": "ftp://h/a.zip", "sha256": SHA}]}, "only http:// and https://"),
     ({"urls": [{"url": "https://h/", "sha256": SHA}]}, "set filename"),
     ({"urls": [{"url": "https://h/a.zip", "sha256": SHA, "filename": "../a.zip"}]}, "plain file name"),
-    ({"urls": [{"url": "https://h/a/x.zip", "sha256": SHA}, {"url": "https://h/b/x.zip", "sha256": SHA}]}, "same filename"),
+    ({"urls": [{"url": "https://h/a/x.zip", "sha256": SHA}, {"url": "https://h/b/x.zip", "sha256": SHA}]},
+     "same filename"),
     ({"urls": [{"url": "https://h/a.zip", "sha256": SHA}], "sha256": SHA}, "apply to path only"),
     ({"path": "/data", "retries": 3}, "Extra inputs are not permitted"),
     ({"path": "/data", "mirror": "mirror.example"}, "base URL"),

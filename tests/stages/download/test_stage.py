@@ -125,7 +125,8 @@ def test_checksum_mismatch_deletes_the_file_and_names_both_digests(server, ctx, 
 def test_404_fails_fast_with_url_and_status(server, ctx, tmp_path):
     url = server.base + "/missing.zip"
     with pytest.raises(HttpError) as info:
-        run(_params(tmp_path, http_retries=3, backoff_s=5.0, urls=[{"url": url, "md5": "0" * 32}]), {}, _out(tmp_path), ctx)
+        run(_params(tmp_path, http_retries=3, backoff_s=5.0, urls=[{"url": url, "md5": "0" * 32}]), {},
+            _out(tmp_path), ctx)
     assert info.value.status == 404 and url in str(info.value) and "404" in str(info.value)
     assert server.state.count() == 1
 
@@ -160,7 +161,8 @@ def test_data_mirror_env_is_used_when_no_param(server, ctx, tmp_path, monkeypatc
     server.serve("/files/a.bin", data)
     monkeypatch.setenv("DATA_MIRROR", server.base)
     out = _out(tmp_path)
-    run(_params(tmp_path, urls=[{"url": "https://nowhere.example.invalid/files/a.bin", "sha256": sha256(data)}]), {}, out, ctx)
+    run(_params(tmp_path, urls=[{"url": "https://nowhere.example.invalid/files/a.bin", "sha256": sha256(data)}]), {},
+        out, ctx)
     assert server.state.count("/files/a.bin") == 1
 
 

@@ -22,7 +22,8 @@ def self_res(tmp_path_factory) -> Path:
     with zipfile.ZipFile(FX / "icdar2015_gt" / "gt.zip") as z:
         for name in z.namelist():
             lines = z.read(name).decode("utf-8-sig").splitlines()
-            (out / name.replace("gt_", "res_")).write_text("\n".join(",".join(line.split(",")[:8]) for line in lines if line))
+            (out / name.replace("gt_", "res_")).write_text(
+                "\n".join(",".join(line.split(",")[:8]) for line in lines if line))
     return out
 
 
@@ -59,7 +60,8 @@ def test_eval_det_e2e_and_threshold(capsys):
                           "--score-threshold", "0.5", "--coords", "polygon"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["params"]["score_threshold"] == 0.5 and 0 < out["num_det_care"]
-    assert main_eval_det(["--gt", str(ic / "gt.zip"), "--pred", str(ic / "perturbed_e2e.json"), "--protocol", "e2e"]) == 0
+    assert main_eval_det(["--gt", str(ic / "gt.zip"), "--pred", str(ic / "perturbed_e2e.json"),
+                          "--protocol", "e2e"]) == 0
     assert json.loads(capsys.readouterr().out)["protocol"] == "e2e_generic"
 
 

@@ -84,7 +84,8 @@ def test_coco_gt_and_predictions_json(tmp_path):
     coco = {"images": [{"id": 3, "file_name": "train/a.jpg", "width": 10, "height": 10},
                        {"id": 4, "file_name": "b.png", "width": 10, "height": 10}],
             "annotations": [{"id": 1, "image_id": 3, "category_id": 1, "segmentation": [[0, 0, 5, 0, 5, 5, 0, 5]],
-                             "bbox": [0, 0, 5, 5], "area": 25.0, "iscrowd": 1, "text": "x", "language": "", "weight": 1.0}]}
+                             "bbox": [0, 0, 5, 5], "area": 25.0, "iscrowd": 1, "text": "x", "language": "",
+                             "weight": 1.0}]}
     p = tmp_path / "gt.json"
     p.write_text(json.dumps(coco))
     gts = load_gt(p)

@@ -17,10 +17,12 @@ from stages.evaluate.formats import load_gt, load_predictions
 
 FX = Path(__file__).resolve().parents[2] / "fixtures"
 EXAMPLES = int(os.environ.get("SCENETEXT_FUZZ_EXAMPLES", "40"))
-FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None, derandomize="SCENETEXT_FUZZ_EXAMPLES" not in os.environ,
+FUZZ = settings(max_examples=EXAMPLES, deadline=None, database=None,
+                derandomize="SCENETEXT_FUZZ_EXAMPLES" not in os.environ,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 
-GT_TXT = '1,1,9,1,9,9,1,9,Hello\r\n0,0,10,0,10,10,0,10,1,000\r\n5,5,6,5,6,6,5,6,###\r\n2,2,3,2,3,3,2,3,"a,\\"b"\r\n'.encode()
+GT_TXT = ('1,1,9,1,9,9,1,9,Hello\r\n0,0,10,0,10,10,0,10,1,000\r\n5,5,6,5,6,6,5,6,###\r\n'
+          '2,2,3,2,3,3,2,3,"a,\\"b"\r\n').encode()
 RES_TXT = b"1,1,9,1,9,9,1,9,0.9\n0,0,10,0,10,10,0,10,0.5\n"
 COCO = json.dumps({"images": [{"id": 1, "file_name": "img_1.jpg"}, {"id": 2, "file_name": "img_2.jpg"}],
                    "annotations": [{"image_id": 1, "segmentation": [[0, 0, 5, 0, 5, 5]], "iscrowd": 0, "text": "a"},
@@ -28,7 +30,8 @@ COCO = json.dumps({"images": [{"id": 1, "file_name": "img_1.jpg"}, {"id": 2, "fi
 PRED_JSON = json.dumps({"images": [{"file_name": "img_1.jpg", "polygons": [[0, 0, 5, 0, 5, 5]], "scores": [0.5],
                                     "texts": ["a"]}]}).encode()
 # Characters that make up (and break) coordinate lines.
-LINE_CHARS = st.sampled_from(list("0123456789,,,,-.e \t\"\\#\r\n") + ["nan", "inf", "1e999", "\u00e9", "\ufeff", "\x00"])
+LINE_CHARS = st.sampled_from(list("0123456789,,,,-.e \t\"\\#\r\n")
+                             + ["nan", "inf", "1e999", "\u00e9", "\ufeff", "\x00"])
 
 
 def _zip(files: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> bytes:

@@ -161,7 +161,8 @@ def test_bad_image_arguments_fail_with_a_message(tmp_path, capsys):
     (tmp_path / "b").mkdir()
     (tmp_path / "a" / "x.png").write_bytes(b"")
     (tmp_path / "b" / "x.jpg").write_bytes(b"")
-    assert main(["infer", "--model", "m.pt", "--images", str(tmp_path / "*" / "x.*"), "--out", str(tmp_path / "o")]) == 2
+    assert main(["infer", "--model", "m.pt", "--images", str(tmp_path / "*" / "x.*"),
+                 "--out", str(tmp_path / "o")]) == 2
     assert "same name stem 'x'" in capsys.readouterr().err
     assert main(["infer", "--model", "m.pt", "--images", str(tmp_path / "nothing*"), "--out", str(tmp_path / "o")]) == 2
     assert "matches no file" in capsys.readouterr().err

@@ -63,7 +63,8 @@ def test_stage_writes_the_report_and_logs_metrics(files, tmp_path):
     assert [p["score_threshold"] for p in summary["results"]["model"]["test"]["sweep"]] == [0.0, 0.5, 0.9]
     with open(report / "per_image.csv", newline="") as f:
         rows = list(csv.DictReader(f))
-    assert [(r["model"], r["image_id"]) for r in rows] == [(m, f"img_{i}") for m in ("model", "baseline") for i in (1, 2, 3)]
+    assert [(r["model"], r["image_id"]) for r in rows] == [
+        (m, f"img_{i}") for m in ("model", "baseline") for i in (1, 2, 3)]
     assert {r["num_gt_care"] for r in rows if r["image_id"] == "img_2"} == {"1"}
 
     # The zip is readable by the formats reader and re-evaluates to the stage's hmean.

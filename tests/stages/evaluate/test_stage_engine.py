@@ -38,6 +38,7 @@ def test_engine_runs_evaluate_on_a_synth_split_and_records_it(tmp_path, ray_loca
     assert sorted(m.step for m in history) == [30, 60]
     top = {f.path for f in client.list_artifacts(run.info.run_id)}
     assert {"outputs", "report"} <= top
-    assert {f.path for f in client.list_artifacts(run.info.run_id, "outputs")} >= {"outputs/metrics.json", "outputs/per_image.csv"}
+    assert {f.path for f in client.list_artifacts(run.info.run_id, "outputs")} >= {
+        "outputs/metrics.json", "outputs/per_image.csv"}
     logged = {f.path for f in client.list_artifacts(run.info.run_id, "report/synthtest")}
     assert {"report/synthtest/breakdown.png", "report/synthtest/submission.zip", "report/synthtest/samples"} <= logged

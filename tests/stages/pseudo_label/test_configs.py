@@ -20,7 +20,8 @@ def test_quickstart_ssl_extends_the_quickstart_and_wires_the_ssl_branch():
     assert all(pl.inputs[m].endswith(".model") for m in pl.params.models)
     assert pl.inputs["unlabeled"] == pl.inputs["ground_truth"] == "ssl_synth.unlabeled"
     ssl, base = stages["ssl_finetune"], stages["labeled_only"]
-    assert "ssl_pseudo_label.dataset" in ssl.inputs.values() and "ssl_pseudo_label" not in graph.ancestors("labeled_only")
+    assert "ssl_pseudo_label.dataset" in ssl.inputs.values()
+    assert "ssl_pseudo_label" not in graph.ancestors("labeled_only")
     # same init, same steps and schedule: the only difference is the pseudo-labeled data
     same = {"init", "optim", "schedule", "checkpoint", "validation", "workers", "seed"}
     assert {k: getattr(ssl.params, k) for k in same} == {k: getattr(base.params, k) for k in same}

@@ -81,7 +81,8 @@ def test_a_teacher_that_never_reaches_the_ensemble_recall_has_no_precision_there
     metrics, _ = scoring.compare_ensemble(GTS, ensemble, sources, ["half", "full"], 0.5, WeightRule(low=0.3, high=0.7))
     assert metrics["cmp.ensemble.recall"] == 1.0 and metrics["cmp.half.max_recall"] == 0.5
     assert "cmp.half.precision_at_ensemble_recall" not in metrics
-    assert metrics["cmp.best_single.precision_at_ensemble_recall"] == metrics["cmp.full.precision_at_ensemble_recall"] == 1.0
+    assert (metrics["cmp.best_single.precision_at_ensemble_recall"]
+            == metrics["cmp.full.precision_at_ensemble_recall"] == 1.0)
 
 
 def test_labels_are_scored_with_the_configured_protocol():
@@ -90,7 +91,8 @@ def test_labels_are_scored_with_the_configured_protocol():
     gts = {"img.png": [GtPoly(box(0, 10, 100, 30))]}
     rule = WeightRule(low=0.1, high=0.2)
     fused = fuse([[Detection(box(29, 10, 144, 30), 0.9)]])
-    images = [LabeledImage("img.png", Path("img.png"), 200, 100, [(inst, decide_instance(inst, rule)) for inst in fused])]
+    images = [LabeledImage("img.png", Path("img.png"), 200, 100,
+                           [(inst, decide_instance(inst, rule)) for inst in fused])]
     assert scoring.band_metrics(gts, images, [0.0], "icdar15")["gt.recall"] == 0.0
     assert scoring.band_metrics(gts, images, [0.0], "deteval")["gt.recall"] == 1.0
     metrics, _ = scoring.compare_ensemble(gts, {"img.png": fused}, {"img.png": [fused]}, ["a"], 0.5, rule,

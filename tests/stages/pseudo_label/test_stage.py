@@ -55,7 +55,8 @@ def test_unreadable_images_are_skipped_and_counted_and_the_set_is_written(world,
     # stats: histograms as step metrics, ground-truth scores, report files
     logged = {k for metrics, _ in ctx.metrics for k in metrics}
     assert {"hist.weight", "hist.agreement_votes", "hist.instances_per_image"} <= logged
-    assert {"gt.precision", "gt.band_1.00.precision", "cmp.best_single.precision_at_ensemble_recall"} <= set(result.metrics)
+    assert {"gt.precision", "gt.band_1.00.precision",
+            "cmp.best_single.precision_at_ensemble_recall"} <= set(result.metrics)
     stats = json.loads((out / "report" / "stats.json").read_text())
     assert stats["num_sources"] == 4 and sum(stats["agreement_hist"]) == c["instances"]
     for name in ("histograms.png", "pr.png", "scores.json"):
@@ -72,7 +73,8 @@ def test_ray_shards_give_the_same_labels_as_one_process(world, tmp_path, ray_loc
     ray_ctx = RayStageContext("pseudo_label", "k", 1, 0, None)
     sharded, out_ray, _ = _run(world, tmp_path / "ray", ctx=ray_ctx, shards=2, ground_truth=None)
     assert sharded.counts == local.counts
-    assert (out_ray / "dataset" / "annotations.json").read_bytes() == (out_local / "dataset" / "annotations.json").read_bytes()
+    assert ((out_ray / "dataset" / "annotations.json").read_bytes()
+            == (out_local / "dataset" / "annotations.json").read_bytes())
 
 
 @pytest.mark.slow
@@ -109,6 +111,7 @@ def test_an_archive_input_is_unpacked_labeled_and_cleaned_up(world, tmp_path):
     result, out, _ = _run(inputs, tmp_path, ground_truth=None, keep_empty_images=True, num_render=2)
     assert result.counts["images_written"] == 2 and not (out / ".unpacked").exists()
     data = json.loads((out / "dataset" / "annotations.json").read_text())
-    assert [img["file_name"] for img in data["images"]] == ["lsvt_test.zip/test/img_1.png", "lsvt_test.zip/test/img_3.png"]
+    assert [img["file_name"] for img in data["images"]] == [
+        "lsvt_test.zip/test/img_1.png", "lsvt_test.zip/test/img_3.png"]
     assert all((out / "dataset" / "images" / img["file_name"]).is_file() for img in data["images"])
     assert len(list((out / "report" / "samples").glob("*.png"))) == 2

@@ -41,7 +41,8 @@ def test_model_config_is_completed_with_defaults():
 
 def test_sections_default_when_left_out():
     params = TrainParams.model_validate(BASE)
-    assert (params.optim.kind, params.optim.lr, params.checkpoint.every, params.workers.count) == ("adamw", 1e-3, 500, 1)
+    assert (params.optim.kind, params.optim.lr, params.checkpoint.every, params.workers.count) == (
+        "adamw", 1e-3, 500, 1)
     assert params.validation is None and params.test_hooks is None
 
 

@@ -21,8 +21,10 @@ def test_pretrain_then_finetune_through_the_engine_logs_step_metrics(tmp_path):
                   "instances_per_image": [1, 2], "font_size": [10, 16], "crops": False},
         "pretrain": {**TRAIN, "inputs": {"data": "synth.train", "val": "synth.test"},
                      "data": {**DATA, "datasets": [{"input": "data", "ratio": 1.0}]}, "workers": workers},
-        "finetune": {**TRAIN, "inputs": {"init": "pretrain.model", "a": "synth.train", "b": "synth.test", "val": "synth.test"},
-                     "init": "init", "data": {**DATA, "datasets": [{"input": "a", "ratio": 0.5}, {"input": "b", "ratio": 0.5}]},
+        "finetune": {**TRAIN,
+                     "inputs": {"init": "pretrain.model", "a": "synth.train", "b": "synth.test", "val": "synth.test"},
+                     "init": "init",
+                     "data": {**DATA, "datasets": [{"input": "a", "ratio": 0.5}, {"input": "b", "ratio": 0.5}]},
                      "schedule": {"steps": 4}, "optim": {"lr": 1e-4}, "workers": workers},
     })
     report = project.run()

@@ -44,7 +44,8 @@ def test_each_image_once_per_pass_and_reshuffled_between_passes():
 
 def test_reproducible_by_seed():
     def run(seed):
-        return [[(r.dataset, r.index, r.position) for r in b] for b in MixedBatchSampler([20, 9], [0.6, 0.4], 5, 30, seed=seed)]
+        return [[(r.dataset, r.index, r.position) for r in b]
+                for b in MixedBatchSampler([20, 9], [0.6, 0.4], 5, 30, seed=seed)]
 
     assert run(7) == run(7)
     assert run(7) != run(8)

@@ -14,11 +14,13 @@ from stages.train.stage import STAGE
 pytestmark = pytest.mark.usefixtures("ray_local")
 
 
-def _params(tmp: Path, datasets: list | None = None, fault_marker: Path | None = None, max_failures: int = 1) -> TrainParams:
+def _params(tmp: Path, datasets: list | None = None, fault_marker: Path | None = None,
+            max_failures: int = 1) -> TrainParams:
     """6 steps on the tiny synth set, a checkpoint every 2; with ``fault_marker`` a worker kills itself at step 3."""
     data = {"datasets": datasets or [{"input": "synth", "ratio": 1.0}], "batch_size": 2, "image_size": 64,
             "loader_workers": 0}
-    workers = {"cpus_each": 1, "torch_threads": 1, "max_failures": max_failures, "storage_path": str(tmp / "ray_results")}
+    workers = {"cpus_each": 1, "torch_threads": 1, "max_failures": max_failures,
+               "storage_path": str(tmp / "ray_results")}
     hooks = {"fault_step": 3, "fault_marker": str(fault_marker)} if fault_marker else None
     return TrainParams.model_validate({"data": data, "optim": {"lr": 1e-3}, "schedule": {"steps": 6},
                                        "checkpoint": {"every": 2}, "log_every": 2, "workers": workers,

@@ -22,7 +22,8 @@ from tests.commands import main
 from tests.models.test_mlflow_registry import ProxiedMlflowServer
 
 TRAIN = {"type": "train", "resources": {"num_cpus": 0}, "inputs": {"train": "synth.train", "val": "synth.test"},
-         "data": {"datasets": [{"input": "train", "ratio": 1.0}], "batch_size": 2, "image_size": 64, "loader_workers": 0},
+         "data": {"datasets": [{"input": "train", "ratio": 1.0}], "batch_size": 2, "image_size": 64,
+                  "loader_workers": 0},
          "optim": {"bf16": False}, "schedule": {"steps": 4}, "validation": {"input": "val", "size": 64, "every": 2},
          "log_every": 1}
 SYNTH = {"type": "synth", "splits": {"train": 6, "test": 2}, "image_size": [64, 64], "font_size": [12, 20],
@@ -70,7 +71,8 @@ def test_space_values_reach_the_stage_params_and_choices_decode(tmp_path):
 
 
 @pytest.mark.parametrize("space, problem", [
-    ({"optim.lrr": {"uniform": [0.1, 0.2]}}, "stages.tiny.optim.lrr: no such key; keys here: bf16, grad_clip, kind, lr,"),
+    ({"optim.lrr": {"uniform": [0.1, 0.2]}},
+     "stages.tiny.optim.lrr: no such key; keys here: bf16, grad_clip, kind, lr,"),
     ({"lr": {"uniform": [0.1, 0.2]}}, "stages.tiny.lr: no such key; it moved to optim.lr"),
     ({"data.augment.9.p": {"uniform": [0.1, 0.2]}}, "stages.tiny.data.augment.9: '9' is not an index of a list of 6"),
     ({"optim.lr": {"uniform": [-1.0, 0.1]}}, "optim.lr: Input should be greater than 0"),
