@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed-stamp
 PYTEST_ARGS ?=
 
-.PHONY: setup quickstart test test-quick bench clean
+.PHONY: setup quickstart lint test test-quick bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -18,6 +18,9 @@ setup: $(STAMP)
 
 quickstart: setup
 	$(PY) pipeline/run.py --config configs/quickstart.yaml
+
+lint: setup
+	$(PY) -m ruff check .
 
 test: setup
 	$(PY) -m pytest tests -q $(PYTEST_ARGS)
