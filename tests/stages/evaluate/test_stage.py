@@ -12,7 +12,7 @@ import pytest
 from pydantic import ValidationError
 
 from pipeline.stage import LocalContext
-from stages import STAGES
+from stages.registry import STAGES
 from stages.evaluate.formats import load_gt, load_predictions
 from stages.evaluate.inference import load_testset
 from models.detection.protocols import PROTOCOLS as DETECTION_PROTOCOLS
