@@ -3,6 +3,6 @@ plugged in (see pipeline/cli.py)."""
 import sys
 
 from pipeline.cli import main
-from stages import PLUGINS
+from stages.registry import PLUGINS
 
 sys.exit(main(None, PLUGINS))

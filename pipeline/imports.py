@@ -7,10 +7,9 @@ under ``if TYPE_CHECKING``), transitively:
 
 - ``import a.b.c`` pulls ``a.b.c``; ``from a.b import c`` pulls ``a.b`` and, when ``c`` is a module,
   ``a.b.c``; relative imports resolve against the importing module's package;
-- importing ``a.b.c`` runs ``a/__init__.py`` and ``a/b/__init__.py`` first, so parent packages count too,
-  except the stage registry ``stages/__init__.py``: it imports every stage type, and following it would
-  make every stage depend on all the others (it decides which function a type name maps to, which the
-  key covers through the function's own module);
+- importing ``a.b.c`` runs ``a/__init__.py`` and ``a/b/__init__.py`` first, so parent packages count too
+  (the stage registry is ``stages/registry.py``, which no stage imports: ``stages/__init__.py`` imports
+  nothing, so a stage does not depend on every other);
 - a string constant that is exactly a project module's dotted name (``"models.build"``) counts as an
   import: that is how the lazy export table of ``models/__init__.py`` names its modules.
 
@@ -24,8 +23,6 @@ from functools import lru_cache
 from pathlib import Path
 
 PROJECT_PACKAGES = ("pipeline", "stages", "models")
-# Never followed as a parent package (see the module docstring).
-NOT_FOLLOWED = frozenset({"stages"})
 
 
 def module_file(root: Path, name: str) -> Path | None:
@@ -100,7 +97,7 @@ def _direct_imports(root: Path, name: str, path: Path) -> tuple[str, ...]:
         elif isinstance(node, ast.Constant) and isinstance(node.value, str) and "." in node.value:
             if node.value.split(".")[0] in PROJECT_PACKAGES and module_file(root, node.value) is not None:
                 out.add(node.value)
-    return tuple(sorted(m for m in out if m.split(".")[0] in PROJECT_PACKAGES and m not in NOT_FOLLOWED))
+    return tuple(sorted(m for m in out if m.split(".")[0] in PROJECT_PACKAGES))
 
 
 def _absolute(package: str, module: str | None, level: int) -> str | None:

@@ -1,6 +1,6 @@
 """What the entry points plug into the engine: the stage types and the commands beyond the engine's own.
 
-The engine never imports a stage package. ``stages/__init__.py`` builds one ``Plugins`` (every stage type
+The engine never imports a stage package. ``stages/registry.py`` builds one ``Plugins`` (every stage type
 and the commands that belong to stage types or models) and the entry points (``pipeline/run.py``,
 ``python -m pipeline``) hand it to the command line, which passes ``plugins.stages`` on to config
 validation, the graph and the executor.

@@ -1,8 +1,8 @@
-"""The project's command line as ``python -m pipeline`` wires it (the engine's CLI with ``stages.PLUGINS``)."""
+"""The project's command line as ``python -m pipeline`` wires it (the engine's CLI with ``stages.registry.PLUGINS``)."""
 from __future__ import annotations
 
 from pipeline import cli
-from stages import PLUGINS
+from stages.registry import PLUGINS
 
 
 def main(argv: list[str]) -> int:

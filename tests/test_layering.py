@@ -6,7 +6,7 @@ Layers, bottom to top (an import only ever points down):
   ``models/`` imports itself, the dataset contract and the engine;
 - stage types: ``stages/<type>/`` import their own package, the shared layers and the engine, never
   another stage type;
-- entry points (``pipeline/run.py``, ``pipeline/__main__.py``) and the registry ``stages/__init__.py``
+- entry points (``pipeline/run.py``, ``pipeline/__main__.py``) and the registry ``stages/registry.py``
   wire everything together.
 Imports inside functions count: a lazy import is still a dependency.
 """
@@ -17,7 +17,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 PACKAGES = ("pipeline", "stages", "models")
-ENTRY_POINTS = {"pipeline.run", "pipeline.__main__", "stages"}
+ENTRY_POINTS = {"pipeline.run", "pipeline.__main__", "stages.registry"}
 SHARED_DATA = "stages.dataset"
 
 
@@ -92,7 +92,7 @@ def _allowed(module: str, target: str) -> bool:
     if module.startswith("models"):
         return top in ("pipeline", "models") or target.startswith(SHARED_DATA)
     stage = _stage_type(module)
-    if target == "stages":
+    if target == "stages.registry":
         return False  # the registry imports every stage type: a stage importing it imports them all
     return _stage_type(target) in (None, stage)
 
@@ -130,3 +130,10 @@ def test_the_checker_sees_a_lazy_cross_stage_import(tmp_path) -> None:
     assert _allowed("stages.train.stage", "stages.dataset.images")
     assert _allowed("stages.train.stage", "models.build")
     assert not _allowed("models.build", "stages.train.stage")
+
+
+def test_importing_the_dataset_contract_loads_no_stage_type() -> None:
+    """``stages/__init__.py`` imports nothing: models import ``stages.dataset``, and that must not pull in
+    every stage type (and torch) through the package's ``__init__``."""
+    assert GRAPH["stages"] == set()
+    assert GRAPH["stages.dataset"] == set()

@@ -17,7 +17,8 @@ from typing import Literal
 import cv2
 import numpy as np
 
-from models.detection.db_targets import fill_polygons, offset_polygon, polygon_area_perimeter
+from models.detection.db_targets import offset_polygon, polygon_area_perimeter
+from stages.dataset.transforms.geometry import fill_polygons
 
 Detection = tuple[np.ndarray, float]  # (polygon (N, 2) float32 in original-image pixels, score)
 

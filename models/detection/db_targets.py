@@ -15,13 +15,13 @@ from __future__ import annotations
 
 from typing import Sequence
 
-import cv2
 import numpy as np
 import pyclipper
 
+from stages.dataset.transforms.geometry import fill_polygons
+
 # pyclipper works on integers: coordinates are scaled up so offsets keep sub-pixel precision.
 _CLIPPER_SCALE = 256.0
-_FILL_SHIFT = 4  # cv2.fillPoly fixed-point bits
 
 
 def polygon_area_perimeter(poly: np.ndarray) -> tuple[float, float]:
@@ -42,12 +42,6 @@ def offset_polygon(poly: np.ndarray, distance: float, round_joins: bool = True) 
     clipper.AddPath(path, join, pyclipper.ET_CLOSEDPOLYGON)
     parts = clipper.Execute(distance * _CLIPPER_SCALE)
     return [np.asarray(p, dtype=np.float64).reshape(-1, 2) / _CLIPPER_SCALE for p in parts]
-
-
-def fill_polygons(image: np.ndarray, polys: Sequence[np.ndarray], value: float) -> None:
-    """Fill float (N, 2) polygons into ``image`` in place, with 1/16-pixel vertex precision."""
-    fixed = [np.round(np.asarray(p) * (1 << _FILL_SHIFT)).astype(np.int32).reshape(-1, 1, 2) for p in polys]
-    cv2.fillPoly(image, fixed, value, lineType=cv2.LINE_8, shift=_FILL_SHIFT)
 
 
 def make_targets(

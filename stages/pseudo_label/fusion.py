@@ -33,7 +33,7 @@ import cv2
 import numpy as np
 import shapely
 
-from models.detection.db_targets import fill_polygons
+from stages.dataset.transforms.geometry import fill_polygons
 
 RASTER = 4.0  # raster cells per pixel for distance-field fusion (outline error <= 1/8 px)
 RASTER_MAX_SIDE = 512  # ... but at most this many cells along the cluster's longer side

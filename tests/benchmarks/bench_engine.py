@@ -43,7 +43,7 @@ def main() -> None:
     import ray
 
     from pipeline.runner import RunOptions, run_pipeline
-    from stages import STAGES
+    from stages.registry import STAGES
 
     logging.basicConfig(level=logging.WARNING)
     tmp = Path(tempfile.mkdtemp(prefix="bench-engine-"))

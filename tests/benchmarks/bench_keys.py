@@ -54,7 +54,7 @@ def folder_keys(tmp: Path) -> dict[str, float]:
     from pipeline.dag import build_graph
     from pipeline.digests import DigestCache
     from pipeline.references import ReferenceResolver
-    from stages import STAGES
+    from stages.registry import STAGES
 
     data = many_files(tmp / "dataset")
     config = validate_config({"name": "bench-keys",
@@ -73,7 +73,7 @@ def complete_outputs(config: Path, uri: str) -> None:
     from mlflow import MlflowClient
 
     from pipeline.runner import RunOptions, prepare
-    from stages import STAGES
+    from stages.registry import STAGES
 
     inv = prepare(RunOptions(str(config), tracking_uri=uri), STAGES)
     client = MlflowClient(uri, uri)
@@ -99,7 +99,7 @@ def main() -> None:
     tmp = Path(tempfile.mkdtemp(prefix="bench-keys-"))
     os.environ["SCENETEXT_HOME"] = str(tmp)  # the digest cache and default stores land here
     from pipeline.runner import RunOptions, prepare, run_pipeline
-    from stages import STAGES
+    from stages.registry import STAGES
 
     config = quickstart_copy(tmp)
     uri = f"sqlite:///{tmp / 'mlruns.db'}"

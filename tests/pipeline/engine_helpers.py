@@ -9,7 +9,7 @@ from mlflow import MlflowClient
 
 from pipeline.runner import RunOptions, run_pipeline
 from pipeline.stage import StageDef
-from stages import STAGES
+from stages.registry import STAGES
 
 
 class Project:

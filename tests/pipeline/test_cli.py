@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import yaml
 
-from stages import STAGES
+from stages.registry import STAGES
 from tests.commands import main
 
 

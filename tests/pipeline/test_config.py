@@ -5,7 +5,7 @@ import pytest
 import yaml
 
 from pipeline.config import ConfigError, load_config
-from stages import STAGES
+from stages.registry import STAGES
 
 
 def write(path, data):

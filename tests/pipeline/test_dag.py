@@ -5,7 +5,7 @@ import pytest
 
 from pipeline.config import ConfigError, validate_config
 from pipeline.dag import build_graph, select
-from stages import STAGES
+from stages.registry import STAGES
 
 
 def graph_of(stages, overrides=None):

@@ -18,7 +18,7 @@ from pipeline.config import load_config
 from pipeline.dag import build_graph
 from pipeline.gc import format_size, main_gc
 from pipeline.runner import RunOptions, prepare
-from stages import STAGES
+from stages.registry import STAGES
 from tests.pipeline.s3_server import s3  # noqa: F401  (the fixture)
 
 RECIPE = {"a": {"type": "smoke", "message": "first"}, "b": {"type": "smoke", "inputs": {"up": "a"}}}

@@ -16,7 +16,7 @@ from pipeline.config import ConfigError, validate_config
 from pipeline.dag import build_graph
 from pipeline.keys import pinned_params
 from pipeline.runner import RunOptions, prepare, run_pipeline
-from stages import STAGES
+from stages.registry import STAGES
 
 ROOT = Path(__file__).resolve().parents[2]
 OLD = 1_600_000_000  # a file time well in the past: digests of such files may be cached

@@ -15,7 +15,7 @@ from pipeline import cli
 from pipeline.config import ConfigError
 from pipeline.plugins import Command, Plugins
 from pipeline.stage import StageDef, StageParams, StageResult
-from stages import COMMANDS, PLUGINS
+from stages.registry import COMMANDS, PLUGINS
 from tests.pipeline.engine_helpers import Project
 
 

@@ -12,7 +12,7 @@ from pipeline.artifacts import ArtifactRootError, ArtifactStore
 from pipeline.executor import PipelineFailed
 from pipeline.gc import find_local_staging, remove
 from pipeline.runner import RunOptions, prepare
-from stages import STAGES
+from stages.registry import STAGES
 from tests.pipeline.engine_helpers import Project
 from tests.pipeline.s3_server import BUCKET, s3  # noqa: F401  (the fixture)
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from pipeline.config import Resources
 from pipeline.resources import ResourceLedger, stage_need
-from stages import STAGES
+from stages.registry import STAGES
 from stages.train.params import TrainParams
 from tests.pipeline.engine_helpers import Project
 

@@ -14,7 +14,7 @@ from pydantic import ValidationError
 from models.detection.protocols import PROTOCOLS as DETECTION_PROTOCOLS
 from models.metrics import DetPoly, evaluate_icdar15
 from pipeline.stage import LocalContext
-from stages import STAGES
+from stages.registry import STAGES
 from stages.evaluate.formats import load_gt, load_predictions
 from stages.evaluate.inference import load_testset
 from stages.evaluate.stage import EvaluateParams, evaluate_predictions, run, write_testset_report

@@ -5,7 +5,7 @@ from pathlib import Path
 
 from pipeline.config import load_config
 from pipeline.dag import build_graph
-from stages import STAGES
+from stages.registry import STAGES
 
 CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 

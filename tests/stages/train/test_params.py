@@ -5,7 +5,7 @@ import pytest
 from pydantic import ValidationError
 
 from pipeline.config import ConfigError, validate_config
-from stages import STAGES
+from stages.registry import STAGES
 from stages.train.params import MOVED_KEYS, TrainParams
 
 BASE = {"data": {"datasets": [{"input": "a", "ratio": 3}, {"input": "b", "ratio": 1}]}, "schedule": {"steps": 10}}

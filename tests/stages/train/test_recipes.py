@@ -7,7 +7,7 @@ import pytest
 
 from pipeline.config import load_config
 from pipeline.dag import build_graph
-from stages import STAGES
+from stages.registry import STAGES
 
 CONFIGS = sorted((Path(__file__).resolve().parents[3] / "configs").glob("*.yaml"))
 

@@ -15,7 +15,7 @@ import yaml
 from mlflow import MlflowClient
 
 from pipeline.config import load_config
-from stages import STAGES
+from stages.registry import STAGES
 from stages.train.sweep import SweepOptions, load_spec, pick_best, run_sweep
 from stages.train.sweep_space import SweepSpec, check_space, decode, trial_params, tune_space
 from tests.commands import main
