@@ -59,7 +59,8 @@ COMMANDS: dict[str, Command] = {
     for command in (
         Command("eval-det", "evaluate detection results against ground truth", _eval_det),
         Command("eval-rec", "evaluate recognition results against ground truth", _eval_rec),
-        Command("models", "the MLflow model registry: list | show NAME | promote NAME VERSION | alias NAME ALIAS VERSION",
+        Command("models",
+                "the MLflow model registry: list | show NAME | promote NAME VERSION | alias NAME ALIAS VERSION",
                 _models),
         Command("infer", "detect text in images with a registered or local model", _infer),
         Command("sweep", "tune one training stage's params with Ray Tune (Optuna + ASHA)", _sweep),

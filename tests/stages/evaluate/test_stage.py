@@ -14,10 +14,10 @@ from pydantic import ValidationError
 from models.detection.protocols import PROTOCOLS as DETECTION_PROTOCOLS
 from models.metrics import DetPoly, evaluate_icdar15
 from pipeline.stage import LocalContext
-from stages.registry import STAGES
 from stages.evaluate.formats import load_gt, load_predictions
 from stages.evaluate.inference import load_testset
 from stages.evaluate.stage import EvaluateParams, evaluate_predictions, run, write_testset_report
+from stages.registry import STAGES
 from tests.stages.evaluate.evalsets import make_testset, save_tiny_checkpoint
 
 TINY = {"image_size": 64, "batch_size": 2, "num_render": 2, "thresholds": [0.0, 0.5, 0.9]}
