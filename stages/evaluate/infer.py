@@ -39,8 +39,8 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from models.detection.predictor import ImageFile
+from stages.dataset.images import IMAGE_SUFFIXES
 
-IMAGE_SUFFIXES = (".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff", ".webp")
 _CHUNK_BATCHES = 8  # batches per predict() call: an unreadable image costs a re-run of at most this much
 
 

@@ -13,17 +13,16 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from stages.dataset.images import read_image
+from stages.dataset.images import IMAGE_SUFFIXES, read_image
 from stages.synth.folders import configured_files
 
 KINDS = ("flat", "linear", "radial", "texture", "stripes")
-_IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".webp"}
 
 
 def list_backgrounds(background_dir: str | Path) -> list[str]:
     """Sorted image paths under ``background_dir``; an empty or missing folder is an error."""
-    return configured_files(background_dir, _IMAGE_SUFFIXES, "background_dir",
-                            f"images ({', '.join(sorted(_IMAGE_SUFFIXES))})")
+    return configured_files(background_dir, IMAGE_SUFFIXES, "background_dir",
+                            f"images ({', '.join(sorted(IMAGE_SUFFIXES))})")
 
 
 def make_background(rng: np.random.Generator, width: int, height: int, files: list[str] | None = None) -> np.ndarray:
