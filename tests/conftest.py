@@ -28,14 +28,24 @@ _FAKE_AWS_ENV = {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testi
                  "AWS_EC2_METADATA_DISABLED": "true"}
 
 
-@pytest.fixture(scope="session")
+_FIXTURE_RAY: dict[str, str] = {}  # the GCS address of the Ray this fixture started
+
+
+@pytest.fixture
 def ray_local():
-    """One local Ray for the tests that need it (starting Ray costs seconds)."""
+    """One local Ray for the tests that need it (starting Ray costs seconds), started once and reused.
+
+    Checked before every test: an in-process CLI run (tests/pipeline/test_cli.py) shuts Ray down when it
+    ends, and a pipeline run without this fixture starts a Ray of its own (2 CPUs, no fake credentials);
+    either way the next test gets this fixture's Ray again, not whatever is left."""
     import ray
 
+    if ray.is_initialized() and ray.get_runtime_context().gcs_address != _FIXTURE_RAY.get("gcs"):
+        ray.shutdown()
     if not ray.is_initialized():
         # 4 logical CPUs on 2 cores: the worker pool (sized by CPUs) must hold the MLflow sink actor
         # plus two concurrent stages, or "independent stages overlap" depends on luck.
         ray.init(num_cpus=4, include_dashboard=False, logging_level="WARNING", _node_ip_address="127.0.0.1",
                  runtime_env={"env_vars": {"PYTHONPATH": str(ROOT), **_FAKE_AWS_ENV}})
+        _FIXTURE_RAY["gcs"] = ray.get_runtime_context().gcs_address
     yield ray
