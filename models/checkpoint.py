@@ -144,7 +144,11 @@ def load_checkpoint(uri: str | Path) -> dict[str, Any]:
 
 def load(uri: str | Path) -> nn.Module:
     """The model stored at ``uri``, weights loaded, in eval mode, on CPU."""
-    ckpt = load_checkpoint(uri)
+    return _module(load_checkpoint(uri))
+
+
+def _module(ckpt: dict[str, Any]) -> nn.Module:
+    """The checkpoint's model, every weight loaded (strict), in eval mode, on CPU."""
     model = build_model(ckpt["model_config"], init_weights=False)
     model.load_state_dict(ckpt["state_dict"], strict=True)
     return model.eval()
@@ -156,9 +160,8 @@ def load_predictor(uri: str | Path, device: Any = "cpu", tracking_uri: str | Non
     tracking_uri: the MLflow store a runs:/ or models:/ URI refers to; without it MLflow's process
     default applies (which in a Ray worker is not the pipeline's store).
     """
-    import hashlib
-
     from models.tasks import task_of
+    from pipeline.artifacts import file_sha256
 
     if tracking_uri and urlparse(str(uri)).scheme in MLFLOW_SCHEMES:
         import mlflow
@@ -166,9 +169,6 @@ def load_predictor(uri: str | Path, device: Any = "cpu", tracking_uri: str | Non
         mlflow.set_tracking_uri(tracking_uri)
     path = resolve_uri(uri)
     ckpt = load_checkpoint(path)
-    module = build_model(ckpt["model_config"], init_weights=False)
-    module.load_state_dict(ckpt["state_dict"], strict=True)
-    with open(path, "rb") as handle:
-        digest = hashlib.file_digest(handle, "sha256").hexdigest()
-    return task_of(ckpt["model_config"]).predictor(module.eval().to(device), ckpt["model_config"], torch.device(device),
-                                                   uri=str(uri), sha256=digest, step=int(ckpt.get("step", 0)))
+    config = ckpt["model_config"]
+    return task_of(config).predictor(_module(ckpt).to(device), config, torch.device(device), uri=str(uri),
+                                     sha256=file_sha256(path), step=int(ckpt.get("step", 0)))
