@@ -39,6 +39,22 @@ class RayStageContext:
         if self.run is not None:
             self.run.log_artifact(Path(path), artifact_path)
 
+    def log_params(self, params: dict[str, Any]) -> None:
+        if self.run is not None:
+            self.run.log_params(params)
+
+    def log_table(self, columns: dict[str, list[Any]], artifact_file: str) -> None:
+        if self.run is not None:
+            self.run.log_table(columns, artifact_file)
+
+    def log_image(self, key: str, image: Any, step: int = 0) -> None:
+        if self.run is not None:
+            self.run.log_image(key, image, step)
+
+    def log_model(self, name: str, folder: Path, tags: dict[str, Any] | None = None,
+                  params: dict[str, Any] | None = None) -> str | None:
+        return self.run.log_model(name, folder, tags, params) if self.run is not None else None
+
     def map(self, fn: Callable[[T], R], items: Iterable[T], num_cpus: float = 1) -> list[R]:
         import ray
 

@@ -83,6 +83,24 @@ class StageContext(Protocol):
 
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None: ...
 
+    def log_params(self, params: dict[str, Any]) -> None:
+        """More params for the stage's run, known only once it runs (e.g. an architecture read from its init)."""
+        ...
+
+    def log_table(self, columns: dict[str, list[Any]], artifact_file: str) -> None:
+        """A table (column name -> values) shown by MLflow's artifact view, e.g. a threshold sweep."""
+        ...
+
+    def log_image(self, key: str, image: Any, step: int = 0) -> None:
+        """An HxWx3 uint8 RGB array under ``key`` at ``step``, comparable across runs in MLflow's UI."""
+        ...
+
+    def log_model(self, name: str, folder: Path, tags: dict[str, Any] | None = None,
+                  params: dict[str, Any] | None = None) -> str | None:
+        """Log the saved MLflow model in ``folder`` as a logged model of this stage's run; its id
+        (``models:/<id>``), or None when tracking is off."""
+        ...
+
     def map(self, fn: Callable[[T], R], items: Iterable[T], num_cpus: float = 1) -> list[R]:
         """Apply ``fn`` to every item, in parallel where the engine can (Ray tasks), results in order."""
         ...
@@ -141,6 +159,10 @@ class LocalContext:
         self.logger = logging.getLogger(f"stage.{stage_name}")
         self.metrics: list[tuple[dict[str, float], int | None]] = []
         self.artifacts: list[tuple[Path, str | None]] = []
+        self.params: dict[str, Any] = {}
+        self.tables: dict[str, dict[str, list[Any]]] = {}
+        self.images: list[tuple[str, Any, int]] = []
+        self.models: list[tuple[str, Path]] = []
         self.progress_reports: list[tuple[int, int | None, str]] = []
 
     def log_metrics(self, metrics: dict[str, float], step: int | None = None) -> None:
@@ -148,6 +170,20 @@ class LocalContext:
 
     def log_artifact(self, path: Path, artifact_path: str | None = None) -> None:
         self.artifacts.append((Path(path), artifact_path))
+
+    def log_params(self, params: dict[str, Any]) -> None:
+        self.params.update(params)
+
+    def log_table(self, columns: dict[str, list[Any]], artifact_file: str) -> None:
+        self.tables[artifact_file] = columns
+
+    def log_image(self, key: str, image: Any, step: int = 0) -> None:
+        self.images.append((key, image, step))
+
+    def log_model(self, name: str, folder: Path, tags: dict[str, Any] | None = None,
+                  params: dict[str, Any] | None = None) -> str | None:
+        self.models.append((name, Path(folder)))
+        return None
 
     def map(self, fn: Callable[[T], R], items: Iterable[T], num_cpus: float = 1) -> list[R]:
         return [fn(item) for item in items]

@@ -19,7 +19,17 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from mlflow import MlflowClient
-from mlflow.entities import Dataset, DatasetInput, InputTag, Metric, Param, RunTag
+from mlflow.entities import (
+    Dataset,
+    DatasetInput,
+    InputTag,
+    LoggedModelInput,
+    LoggedModelOutput,
+    LoggedModelStatus,
+    Metric,
+    Param,
+    RunTag,
+)
 
 from pipeline.redact import redact_uri, redact_value
 
@@ -83,18 +93,76 @@ class MlflowWriter:
     def log_artifact_path(self, run_id: str, path: str, artifact_path: str | None = None) -> None:
         self.client.log_artifact(run_id, path, artifact_path)
 
-    def log_datasets(self, run_id: str, datasets: list[dict[str, str]]) -> None:
-        """Lineage: each dict has name, digest, uri, context ('input' or 'output')."""
+    def log_table(self, run_id: str, columns: dict[str, list[Any]], artifact_file: str) -> None:
+        self.client.log_table(run_id, data=columns, artifact_file=artifact_file)
+
+    def log_image(self, run_id: str, key: str, image: Any, step: int) -> None:
+        """``image``: an HxWx3 uint8 array (RGB), logged under ``key`` at ``step`` (comparable across runs)."""
+        self.client.log_image(run_id, image, key=key, step=step, synchronous=True)
+
+    def log_datasets(self, run_id: str, datasets: list[dict[str, Any]]) -> None:
+        """Lineage: each dict has name, digest, uri, context ('input' or 'output'), and optionally
+        profile and schema (JSON-able) and tags (more input tags, e.g. the producing stage and run)."""
         inputs = [
             DatasetInput(
                 Dataset(name=d["name"], digest=d["digest"][:32], source_type="artifact_store",
-                        source=json.dumps({"uri": redact_uri(d["uri"])})),
-                tags=[InputTag("mlflow.data.context", d["context"])],
+                        source=json.dumps({"uri": redact_uri(d["uri"])}),
+                        schema=json.dumps(d["schema"]) if d.get("schema") else None,
+                        profile=json.dumps(d["profile"]) if d.get("profile") else None),
+                tags=[InputTag("mlflow.data.context", d["context"]),
+                      *(InputTag(k, str(v)) for k, v in sorted(d.get("tags", {}).items()))],
             )
             for d in datasets
         ]
         if inputs:
             self.client.log_inputs(run_id, datasets=inputs)
+
+    def log_model_inputs(self, run_id: str, model_ids: list[str]) -> None:
+        """Upstream models the run read (MLflow logged models, by id)."""
+        if model_ids:
+            self.client.log_inputs(run_id, models=[LoggedModelInput(m) for m in model_ids])
+
+    def log_model(self, run_id: str, name: str, files: dict[str, bytes] | str, tags: dict[str, Any],
+                  params: dict[str, Any]) -> str:
+        """Log a saved MLflow model folder (``files``: relative path -> bytes, or a local folder's path)
+        as a logged model whose source is ``run_id``; returns its model id (``models:/<id>``)."""
+        run = self.client.get_run(run_id)
+        model = self.client.create_logged_model(
+            run.info.experiment_id, name=name, source_run_id=run_id, tags=_redacted_tags(tags),
+            params={k: _param_value(v) for k, v in flatten(params).items() if v is not None})
+        try:
+            if isinstance(files, str):
+                self.client.log_model_artifacts(model.model_id, files)
+            else:
+                with tempfile.TemporaryDirectory() as tmp:
+                    for rel, data in files.items():
+                        path = Path(tmp) / rel
+                        path.parent.mkdir(parents=True, exist_ok=True)
+                        path.write_bytes(data)
+                    self.client.log_model_artifacts(model.model_id, tmp)
+        except BaseException:
+            self.client.finalize_logged_model(model.model_id, LoggedModelStatus.FAILED)
+            raise
+        self.client.finalize_logged_model(model.model_id, LoggedModelStatus.READY)
+        self.client.log_outputs(run_id, [LoggedModelOutput(model.model_id, step=0)])
+        return model.model_id
+
+    def copy_metric_history(self, source_run_id: str, run_id: str) -> list[str]:
+        """Every metric of ``source_run_id``, with its steps, onto ``run_id`` (a cache hit shows the
+        curves of the run that produced its output); returns the keys copied."""
+        keys = sorted(self.client.get_run(source_run_id).data.metrics)
+        for key in keys:
+            history = self.client.get_metric_history(source_run_id, key)
+            for start in range(0, len(history), 1000):
+                self.client.log_batch(run_id, metrics=history[start : start + 1000], synchronous=True)
+        return keys
+
+    def metric_keys(self, run_id: str) -> list[str]:
+        return sorted(self.client.get_run(run_id).data.metrics)
+
+    def set_experiment_tags(self, experiment_id: str, tags: dict[str, str]) -> None:
+        for key, value in tags.items():
+            self.client.set_experiment_tag(experiment_id, key, value)
 
     def end_run(self, run_id: str, status: str) -> None:
         self.client.set_terminated(run_id, status=status)
@@ -161,8 +229,28 @@ class RunLogger:
         else:
             self.client.call("log_artifact_path", self.run_id, str(path), artifact_path)
 
-    def log_datasets(self, datasets: Iterable[dict[str, str]]) -> None:
+    def log_table(self, columns: dict[str, list[Any]], artifact_file: str) -> None:
+        self.client.call("log_table", self.run_id, columns, artifact_file)
+
+    def log_image(self, key: str, image: Any, step: int = 0) -> None:
+        self.client.call("log_image", self.run_id, key, image, step)
+
+    def log_model(self, name: str, folder: Path, tags: dict[str, Any] | None = None,
+                  params: dict[str, Any] | None = None) -> str:
+        """Log the saved MLflow model in ``folder`` on this run; returns its model id."""
+        folder = Path(folder)
+        files = sorted(p for p in folder.rglob("*") if p.is_file())
+        if self.client.sink is not None and sum(p.stat().st_size for p in files) <= MAX_INLINE_ARTIFACT:
+            payload: dict[str, bytes] | str = {p.relative_to(folder).as_posix(): p.read_bytes() for p in files}
+        else:
+            payload = str(folder)
+        return self.client.call("log_model", self.run_id, name, payload, tags or {}, params or {})
+
+    def log_datasets(self, datasets: Iterable[dict[str, Any]]) -> None:
         self.client.call("log_datasets", self.run_id, list(datasets))
+
+    def log_model_inputs(self, model_ids: list[str]) -> None:
+        self.client.call("log_model_inputs", self.run_id, list(model_ids))
 
     def end(self, status: str) -> None:
         self.client.call("end_run", self.run_id, status)
