@@ -11,13 +11,18 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+import yaml
+
 from pipeline.artifacts import ArtifactStore
 from pipeline.dag import Graph, code_digest
 from pipeline.environment import environment_tags
 from pipeline.interrupts import Interrupted, StopFlag
 from pipeline.keys import pinned_params, still_cached
-from pipeline.redact import redact_text
+from pipeline.lineage import log_lineage, stage_lineage
+from pipeline.redact import redact, redact_text
 from pipeline.resources import ResourceLedger, stage_need
+from pipeline.run_params import CONFIG_ARTIFACT
+from pipeline.run_summary import stage_run_name
 from pipeline.stage_task import StageTask, execute_stage
 from pipeline.tracking import RunLogger, TrackingClient
 
@@ -109,7 +114,10 @@ class Executor:
     """Runs a plan on Ray, recording every stage as a child run of ``parent_run_id``."""
 
     def __init__(self, graph: Graph, store: ArtifactStore, tracking: TrackingClient | None, experiment_id: str | None,
-                 parent_run_id: str | None, ledger: ResourceLedger | None = None, stop: StopFlag | None = None):
+                 parent_run_id: str | None, ledger: ResourceLedger | None = None, stop: StopFlag | None = None,
+                 run_tags: dict[str, str] | None = None):
+        self.run_tags = run_tags or {}  # set on every stage run (source, user, commit)
+        self.order: dict[str, int] = {}
         self.graph = graph
         self.store = store
         self.tracking = tracking
@@ -125,6 +133,7 @@ class Executor:
         import ray
 
         todo = {step.name: step for step in plan}
+        self.order = {step.name: i for i, step in enumerate(plan, 1)}
         running: dict[Any, InFlight] = {}
         stop = False
         try:
@@ -258,26 +267,43 @@ class Executor:
         manifest = self.store.read_manifest(step.name, step.key)
         run = self._child_run(step, cache_hit=True, source_run=manifest.get("run_id"))
         if run is not None:
-            run.set_tags(environment_tags(manifest.get("environment", {})))  # what produced the output
-            run.log_metrics({**{f"count.{k}": v for k, v in manifest.get("counts", {}).items()},
-                             **manifest.get("metrics", {})})
+            self._copy_results(run, manifest)
+            node = self.graph.nodes[step.name]
+            inputs = {n: (r.stage, self.graph.nodes[r.stage].key, r.output) for n, r in node.inputs.items()}
+            log_lineage(run, stage_lineage(self.store, step.name, step.key, inputs, manifest))
             run.end("FINISHED")
         log.info("stage %s: cache hit (key %s)", step.name, step.key[:12])
         self.report.outcomes[step.name] = Outcome(step.name, step.key, "hit", run and run.run_id, manifest)
+
+    def _copy_results(self, run: RunLogger, manifest: dict[str, Any]) -> None:
+        """A cache hit's run shows what the run that produced its output showed: that run's metric
+        curves when this store still holds it, else the final numbers of the manifest."""
+        run.set_tags(environment_tags(manifest.get("environment", {})))  # what produced the output
+        source = manifest.get("run_id")
+        if source and self.tracking.call("has_run", source):
+            self.tracking.call("copy_metric_history", source, run.run_id)
+            return
+        run.log_metrics({**{f"count.{k}": v for k, v in manifest.get("counts", {}).items()},
+                         **manifest.get("metrics", {})})
 
     def _child_run(self, step: PlannedStage, cache_hit: bool, source_run: str | None = None) -> RunLogger | None:
         if self.tracking is None:
             return None
         node = self.graph.nodes[step.name]
-        tags = {"stage": step.name, "stage_type": node.spec.type, "cache_key": node.key,
+        tags = {**self.run_tags, "stage": step.name, "stage_type": node.spec.type, "cache_key": node.key,
                 "cache_hit": str(cache_hit).lower(), "output_uri": self.store.uri(step.name, node.key),
                 "stage_version": node.stage_def.version}
         if source_run:
             tags["source_run_id"] = source_run
-        run_id = self.tracking.call("start_run", self.experiment_id, step.name, tags, self.parent_run_id)
-        run = self.tracking.run(run_id)
-        run.log_params({"type": node.spec.type, **node.spec.params.model_dump(mode="json"),
-                        **{f"input.{n}": f"{r.stage}.{r.output}" for n, r in node.inputs.items()}})
+        name = stage_run_name(self.order.get(step.name, 0), step.name)
+        run = self.tracking.run(self.tracking.call("start_run", self.experiment_id, name, tags, self.parent_run_id))
+        inputs = {n: f"{r.stage}.{r.output}" if r.output else r.stage for n, r in node.inputs.items()}
+        run.log_params({"type": node.spec.type, **node.spec.params.tracking_params(inputs),
+                        **{f"input.{n}": ref for n, ref in inputs.items()}})
+        section = {"type": node.spec.type, "inputs": node.spec.inputs,
+                   "params": node.spec.params.model_dump(mode="json")}
+        run.client.call("log_artifact_bytes", run.run_id, CONFIG_ARTIFACT,
+                        yaml.safe_dump(redact(section), sort_keys=False).encode(), None)
         return run
 
 

@@ -11,7 +11,7 @@ from typing import ContextManager, Mapping
 
 import yaml
 
-from pipeline import paths
+from pipeline import paths, run_summary as summary
 from pipeline.artifacts import ArtifactStore
 from pipeline.config import PipelineConfig, load_config
 from pipeline.console import Console, driver_logging, route_worker_logs
@@ -106,22 +106,35 @@ def _execute(inv: Invocation, plan: list, options: RunOptions, tracking: Trackin
              stop: StopFlag | None = None) -> RunReport:
     experiment = inv.config.experiment or inv.config.name
     experiment_id = tracking.ensure_experiment(experiment)
-    parent = tracking.run(tracking.call("start_run", experiment_id, inv.config.name,
-                                        _parent_tags(inv, options, address)))
+    tracking.call("set_experiment_tags", experiment_id, summary.EXPERIMENT_KIND)
+    commit = paths.git_commit()
+    run_tags = summary.source_tags(commit)
+    name = summary.parent_run_name(inv.config.name, plan, options.force, commit)
+    parent = tracking.run(tracking.call("start_run", experiment_id, name,
+                                        {**run_tags, **_parent_tags(inv, options, address, commit),
+                                         summary.NOTE_TAG: _description(inv, plan, None, experiment_id)}))
     parent.client.call("log_artifact_bytes", parent.run_id, "config.yaml",
                        yaml.safe_dump(redact(inv.config.to_dict()), sort_keys=False).encode(), None)
     log.info("MLflow: %s, experiment %r, run %s", redact_uri(tracking.tracking_uri), experiment, parent.run_id)
+    executor = Executor(inv.graph, inv.store, tracking, experiment_id, parent.run_id, stop=stop, run_tags=run_tags)
     try:
-        report = Executor(inv.graph, inv.store, tracking, experiment_id, parent.run_id, stop=stop).run(plan)
+        report = executor.run(plan)
     except BaseException:
+        parent.set_tags({summary.NOTE_TAG: _description(inv, plan, executor.report, experiment_id)})
         parent.end("KILLED")
         raise
-    parent.log_metrics({f"stages_{s}": report.count(s) for s in ("hit", "done", "failed", "skipped")})
+    parent.log_metrics({**{f"stages_{s}": report.count(s) for s in ("hit", "done", "failed", "skipped")},
+                        **summary.headline_metrics(report, inv.graph)})
+    parent.set_tags({summary.NOTE_TAG: _description(inv, plan, report, experiment_id)})
     parent.end("FAILED" if report.failed else "FINISHED")
     print(f"done: {report.count('done')} ran, {report.count('hit')} cache hits, {report.count('failed')} failed, "
           f"{report.count('skipped')} skipped; MLflow run {parent.run_id}", flush=True)
     report.parent_run_id = parent.run_id
     return report
+
+
+def _description(inv: Invocation, plan: list, report: RunReport | None, experiment_id: str) -> str:
+    return summary.description(inv.config.description, plan, report, inv.graph, experiment_id)
 
 
 def _console_routing(console: Console | None) -> ContextManager[None]:
@@ -166,13 +179,12 @@ def _pythonpath() -> str:
     return os.pathsep.join(p for p in (str(paths.PROJECT_DIR), existing) if p)
 
 
-def _parent_tags(inv: Invocation, options: RunOptions, address: str) -> dict[str, str]:
+def _parent_tags(inv: Invocation, options: RunOptions, address: str, commit: str | None) -> dict[str, str]:
     tags = {"config_digest": inv.config.digest(), "config_path": str(Path(options.config)), "ray_address": address,
-            "artifact_root": redact_uri(inv.store.root), "command": " ".join(redact_argv(sys.argv))}
-    commit = paths.git_commit()
+            "artifact_root": redact_uri(inv.store.root), "command": " ".join(redact_argv(sys.argv)),
+            "config_name": inv.config.name}
     if commit:
         tags["git_commit"] = commit
-        tags["mlflow.source.git.commit"] = commit
     for name, value in (("only", options.only), ("until", options.until), ("force", options.force)):
         if value:
             tags[name] = ",".join(value) if isinstance(value, list) else value

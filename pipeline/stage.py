@@ -18,9 +18,11 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterable, Protocol, TypeVar
+from typing import Any, Callable, ClassVar, Iterable, Protocol, TypeVar
 
 from pydantic import BaseModel, ConfigDict
+
+from pipeline.run_params import readable_params
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -30,6 +32,16 @@ class StageParams(BaseModel):
     """Base class of every stage's params: unknown keys are errors."""
 
     model_config = ConfigDict(extra="forbid")
+
+    # Dotted keys that set a run up without changing its result (test hooks, storage paths): left out
+    # of the MLflow params (they stay in the run's stage_config.yaml).
+    SETUP_KEYS: ClassVar[tuple[str, ...]] = ()
+
+    def tracking_params(self, inputs: dict[str, str]) -> dict[str, str]:
+        """The params shown on the stage's MLflow run: short scalars by dotted key (see
+        ``pipeline.run_params``). ``inputs`` maps the stage's input names to ``stage.output``, for
+        params that name an input."""
+        return readable_params(self.model_dump(mode="json"), self.SETUP_KEYS)
 
 
 def stage_tracking_uri(ctx: StageContext) -> str | None:
@@ -129,6 +141,10 @@ class StageDef:
         (its URI without credentials) is part of its key: pointing the pipeline at another store re-runs it.
     still_valid: ``(manifest, tracking_uri) -> bool``, asked before a complete output counts as a cache
         hit; False re-runs the stage (e.g. the registry it wrote to no longer holds what it registered).
+    headline: glob patterns of the metric keys (``StageResult.metrics``) that sum the stage up; they
+        are copied to the pipeline's parent run as ``<stage>/<key>`` and listed in its description.
+    describe_dataset: ``path -> {"profile": {...}, "schema": {...}}`` of one dataset output, recorded
+        in the manifest and on the MLflow dataset entries of every run that reads or writes it.
     """
 
     name: str
@@ -140,6 +156,8 @@ class StageDef:
     ray_work: Callable[[Any], dict[str, float]] | None = None
     keys_tracking_store: bool = False
     still_valid: Callable[[dict[str, Any], str | None], bool] | None = None
+    headline: tuple[str, ...] = ()
+    describe_dataset: Callable[[Path], dict[str, Any]] | None = None
 
 
 class LocalContext:

@@ -13,6 +13,7 @@ from typing import Any
 from pipeline.artifacts import ArtifactStore, Committed, describe_output
 from pipeline.context import RayStageContext
 from pipeline.environment import environment_tags, library_versions
+from pipeline.lineage import log_lineage, stage_lineage
 from pipeline.redact import redact
 from pipeline.stage import StageDef, StageParams, StageResult
 from pipeline.tracking import RunLogger
@@ -81,6 +82,10 @@ def _manifest(task: StageTask, result: StageResult, out_dir: Path, started: floa
         if not path.exists():
             raise FileNotFoundError(f"stage {task.name!r} declared output {name!r} at {rel!r} but wrote nothing there")
         outputs[name] = {"path": rel, **describe_output(path)}
+    datasets = result.datasets if result.datasets is not None else list(outputs)
+    if task.stage_def.describe_dataset is not None:
+        for name in datasets:
+            outputs[name].update(task.stage_def.describe_dataset(out_dir / outputs[name]["path"]))
     finished = time.time()
     return {
         "stage": task.name,
@@ -92,7 +97,7 @@ def _manifest(task: StageTask, result: StageResult, out_dir: Path, started: floa
         "params": task.params.model_dump(mode="json"),
         "inputs": {n: {"stage": s, "key": k, "output": o} for n, (s, k, o) in task.inputs.items()},
         "outputs": outputs,
-        "datasets": result.datasets if result.datasets is not None else list(outputs),
+        "datasets": datasets,
         "counts": result.counts,
         "metrics": result.metrics,
         "extra": result.extra,
@@ -112,7 +117,10 @@ def _record(task: StageTask, committed: Committed, result: StageResult) -> None:
     manifest = committed.manifest
     numbers = {**{f"count.{k}": v for k, v in result.counts.items()}, **result.metrics,
                "duration_s": manifest["duration_s"]}
-    run.log_metrics(numbers)
+    # A metric the stage already logged with its history (val/hmean at each validation) keeps it: a
+    # second, step-0 copy of its final value would show as a spike at the start of the curve.
+    logged = set(run.client.call("metric_keys", run.run_id))
+    run.log_metrics({k: v for k, v in numbers.items() if k not in logged})
     run.set_tags(environment_tags(manifest["environment"]))
     if committed.reused:
         run.set_tags({"output_reused": "true", "source_run_id": str(manifest.get("run_id"))})
@@ -122,22 +130,7 @@ def _record(task: StageTask, committed: Committed, result: StageResult) -> None:
         # committed.local_dir is the local copy of what was published (the final folder on local roots).
         if (committed.local_dir / rel).exists():
             run.log_artifact(committed.local_dir / rel, "outputs")
-    run.log_datasets(lineage(task, manifest))
-
-
-def lineage(task: StageTask, manifest: dict[str, Any]) -> list[dict[str, str]]:
-    """MLflow dataset entries for every input read and every dataset output written."""
-    entries = []
-    for name, (stage, key, output) in task.inputs.items():
-        upstream = task.store.read_manifest(stage, key)["outputs"][output]
-        entries.append({"name": f"{stage}.{output}", "digest": upstream["digest"],
-                        "uri": f"{task.store.content_uri(stage, key)}/{upstream['path']}", "context": "input"})
-    own = task.store.content_uri(task.name, task.key)
-    for name in manifest["datasets"]:
-        out = manifest["outputs"][name]
-        entries.append({"name": f"{task.name}.{name}", "digest": out["digest"], "uri": f"{own}/{out['path']}",
-                        "context": "output"})
-    return entries
+    log_lineage(run, stage_lineage(task.store, task.name, task.key, task.inputs, manifest))
 
 
 def _iso(ts: float) -> str:

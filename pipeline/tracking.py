@@ -119,8 +119,19 @@ class MlflowWriter:
 
     def log_model_inputs(self, run_id: str, model_ids: list[str]) -> None:
         """Upstream models the run read (MLflow logged models, by id)."""
-        if model_ids:
-            self.client.log_inputs(run_id, models=[LoggedModelInput(m) for m in model_ids])
+        # An output made against another store names a model this one does not hold.
+        held = [m for m in model_ids if self._has_logged_model(m)]
+        if held:
+            self.client.log_inputs(run_id, models=[LoggedModelInput(m) for m in held])
+
+    def _has_logged_model(self, model_id: str) -> bool:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.get_logged_model(model_id)
+        except MlflowException:
+            return False
+        return True
 
     def log_model(self, run_id: str, name: str, files: dict[str, bytes] | str, tags: dict[str, Any],
                   params: dict[str, Any]) -> str:
@@ -156,6 +167,15 @@ class MlflowWriter:
             for start in range(0, len(history), 1000):
                 self.client.log_batch(run_id, metrics=history[start : start + 1000], synchronous=True)
         return keys
+
+    def has_run(self, run_id: str) -> bool:
+        from mlflow.exceptions import MlflowException
+
+        try:
+            self.client.get_run(run_id)
+        except MlflowException:
+            return False
+        return True
 
     def metric_keys(self, run_id: str) -> list[str]:
         return sorted(self.client.get_run(run_id).data.metrics)

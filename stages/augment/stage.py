@@ -28,6 +28,7 @@ from stages.augment.params import AugmentParams
 from stages.dataset.coco import read_coco
 from stages.dataset.images import decode_image
 from stages.dataset.layout import images_folder, write_detection_set
+from stages.dataset.profile import describe_dataset
 from stages.dataset.records import ImageRecord, TextInstance
 from stages.dataset.transforms.chain import build_chain
 
@@ -193,4 +194,5 @@ STAGE = StageDef(
     version="1",
     outputs=lambda p: list(p.variants),
     description="augmented copies of a detection dataset, one dataset per named variant",
+    describe_dataset=describe_dataset,
 )

@@ -45,6 +45,7 @@ from stages.convert.shard_work import ImageOut, Item, ShardJob, process_shard, w
 from stages.convert.sink import Sink, Tally
 from stages.convert.weak import WeakSink, weak_items
 from stages.convert.writers.export import export_dataset
+from stages.dataset.profile import describe_dataset
 from stages.dataset.records import CropRecord, ImageRecord, ParseError, Skipped
 
 J = TypeVar("J")
@@ -267,4 +268,5 @@ def _split(window: list[Item], parts: int) -> list[list[Item]]:
 
 
 STAGE = StageDef(name="convert", fn=run, params=ConvertParams, version="1", outputs=output_names,
-                 description="raw dataset -> COCO detection set / LMDB recognition set + Parquet manifests")
+                 description="raw dataset -> COCO detection set / LMDB recognition set + Parquet manifests",
+                 describe_dataset=describe_dataset)

@@ -93,6 +93,8 @@ class DownloadParams(StageParams):
     timeout_s: float = Field(60, gt=0)
     cache_dir: str | None = None
 
+    SETUP_KEYS = ("instructions", "http_retries", "backoff_s", "timeout_s", "cache_dir")
+
     @field_validator("sha256")
     @classmethod
     def _sha256_hex(cls, value: str | None) -> str | None:

@@ -228,4 +228,5 @@ STAGE = StageDef(
     outputs=lambda p: ["report"],
     description="detector metrics (icdar15 / deteval / pascal), threshold sweep, scale/angle breakdown, samples, "
                 "RRC zip",
+    headline=("test/*.hmean",),
 )

@@ -105,6 +105,8 @@ class PseudoLabelParams(StageParams):
                                description="lower edges of the weight bands scored against ground truth")
     num_render: int = Field(8, ge=0, description="sample images drawn with pseudo-labels coloured by weight")
 
+    SETUP_KEYS = ("shards", "cpus_per_shard", "gpus_per_shard", "torch_threads")
+
     @field_validator("models")
     @classmethod
     def _unique_models(cls, value: list[str]) -> list[str]:

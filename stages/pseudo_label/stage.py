@@ -33,6 +33,7 @@ from typing import Any
 
 from pipeline.stage import StageContext, StageDef, StageResult, stage_tracking_uri
 from stages.dataset.layout import images_folder, write_detection_set
+from stages.dataset.profile import describe_dataset
 from stages.dataset.records import ImageRecord, TextInstance
 from stages.dataset.report_files import write_json
 from stages.dataset.tree import link_or_copy
@@ -222,4 +223,5 @@ def shard_need(params: PseudoLabelParams) -> dict[str, float]:
 
 STAGE = StageDef(name="pseudo_label", fn=run, params=PseudoLabelParams, version="1", outputs=output_names,
                  description="ensemble pseudo-labels (TTA, IoU-vote fusion) with per-instance loss weights",
-                 ray_work=shard_need)
+                 ray_work=shard_need, headline=("pseudo/gt.hmean", "pseudo/*quality*"),
+                 describe_dataset=describe_dataset)

@@ -17,3 +17,5 @@ class RegisterParams(StageParams):
     description: str = Field("", description="description of the new version")
     tracking_uri: str | None = Field(None, description="MLflow store when run outside the engine (ignored under it)")
     experiment: str = Field("register", description="experiment of the run created outside the engine")
+
+    SETUP_KEYS = ("tracking_uri", "experiment")  # used only outside the engine

@@ -22,6 +22,7 @@ from pipeline.stage import StageContext, StageDef, StageResult
 from stages.dataset.crops import crop_instance, encode_crop
 from stages.dataset.layout import images_folder, write_detection_set
 from stages.dataset.lmdb_writer import LmdbWriter
+from stages.dataset.profile import describe_dataset
 from stages.dataset.records import ImageRecord, TextInstance
 from stages.synth.backgrounds import list_backgrounds
 from stages.synth.fonts import find_fonts
@@ -174,4 +175,5 @@ STAGE = StageDef(
     version="1",
     outputs=lambda p: list(p.splits),
     description="synthetic scene-text images (straight and curved words) with COCO json and LMDB crops",
+    describe_dataset=describe_dataset,
 )

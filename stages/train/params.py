@@ -215,6 +215,20 @@ class TrainParams(StageParams):
     seed: int = Field(0, description="seeds model init, sampling and augmentation (rank added per worker)")
     log_every: int = Field(10, ge=1, description="steps between train/* metric logs")
 
+    SETUP_KEYS = ("test_hooks", "workers.storage_path")
+
+    def tracking_params(self, inputs: dict[str, str]) -> dict[str, str]:
+        """The readable params, with the dataset mix on one line (``data.mix=synth:0.50,real:0.50``)
+        and ``init`` as the upstream output it names (``init=mixtrain.model``); an inherited
+        architecture is logged by the stage once it has read the init checkpoint."""
+        out = super().tracking_params(inputs)
+        out.pop("data.datasets", None)
+        data = self.data
+        out["data.mix"] = ",".join(f"{d.input}:{r:.2f}" for d, r in zip(data.datasets, data.ratios()))
+        if self.init is not None:
+            out["init"] = inputs.get(self.init, self.init)
+        return out
+
     @model_validator(mode="wrap")
     @classmethod
     def _say_where_keys_moved(cls, data: Any, handler: Any) -> "TrainParams":

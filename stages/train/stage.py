@@ -29,6 +29,7 @@ import shutil
 from pathlib import Path
 from typing import Any, Sequence
 
+from pipeline.run_params import readable_params
 from pipeline.stage import StageContext, StageDef, StageResult, stage_tracking_uri
 from stages.train.params import TrainParams
 
@@ -42,6 +43,10 @@ def run(params: TrainParams, inputs: dict[str, Path], out_dir: Path, ctx: StageC
     # A models:/ or runs:/ init resolves in the pipeline's MLflow store, not this worker's default one.
     init = resolve_init(params.init, inputs, stage_tracking_uri(ctx))
     loop = make_loop(params, inputs, init, ctx.tracking_handle(), ctx.stage_name)
+    if params.model is None:
+        # Inherited from the init checkpoint (or the tiny default): only known now, but every train
+        # run shows its architecture.
+        ctx.log_params(readable_params({"model": loop.model_config}))
     if ctx.num_cpus or ctx.num_gpus:
         # The task only waits in trainer.fit(); what it holds is lost to the workers (on a small machine
         # the workers may then never be scheduled).
@@ -207,4 +212,4 @@ def output_names(params: TrainParams) -> list[str]:
 
 STAGE = StageDef(name="train", fn=run, params=TrainParams, version="1", outputs=output_names,
                  description="train a text detector with Ray Train (pretrain / mixtrain / finetune)",
-                 ray_work=total_workers_need)
+                 ray_work=total_workers_need, headline=("val/hmean",))

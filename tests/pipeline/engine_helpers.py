@@ -15,13 +15,14 @@ from stages.registry import STAGES
 class Project:
     """A config, artifact root and SQLite MLflow store in one temp folder."""
 
-    def __init__(self, root: Path, stages: dict, name: str = "enginetest", registry: Mapping[str, StageDef] = STAGES):
+    def __init__(self, root: Path, stages: dict, name: str = "enginetest", registry: Mapping[str, StageDef] = STAGES,
+                 description: str = ""):
         self.root = root
         self.registry = registry  # the stage types the config's ``type:`` names
         self.config = root / "pipeline.yaml"
         self.tracking_uri = f"sqlite:///{root / 'mlruns.db'}"
-        self.config.write_text(yaml.safe_dump({"name": name, "artifact_root": str(root / "artifacts"),
-                                               "stages": stages}))
+        self.config.write_text(yaml.safe_dump({"name": name, "description": description,
+                                               "artifact_root": str(root / "artifacts"), "stages": stages}))
 
     def run(self, *overrides: str, **options):
         return run_pipeline(RunOptions(str(self.config), list(overrides), tracking_uri=self.tracking_uri, **options),

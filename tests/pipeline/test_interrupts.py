@@ -84,7 +84,9 @@ class Driver:
         runs = client.search_runs([client.get_experiment_by_name("interrupts").experiment_id])
         states: dict[str, list[str]] = {}
         for run in runs:
-            states.setdefault(run.info.run_name, []).append(run.info.status)
+            # Stage runs by their stage, the pipeline's own run by its config name.
+            name = run.data.tags.get("stage") or run.data.tags["config_name"]
+            states.setdefault(name, []).append(run.info.status)
         return states
 
 
