@@ -185,3 +185,15 @@ def test_icdar2015_recipe_params_write_a_zip_the_rrc_rule_reads(files, tmp_path)
     preds = load_predictions(zpath, gt_ids=gts, coords="quad")
     assert sum(len(v) for v in preds.values()) == len(lines) == result.counts["test_detections"]
     assert evaluate_icdar15(gts, preds).hmean == pytest.approx(result.metrics["test/test.hmean"])
+
+
+def test_report_plot_titles_fit_their_figures_for_long_test_set_names(tmp_path):
+    from stages.evaluate import report as rep
+    from tests.stages.dataset.test_drawing import assert_titles_fit
+
+    ts = load_testset("test", make_testset(tmp_path / "set"))
+    ev = evaluate_predictions(ts.gts, _perfect(ts.gts), EvaluateParams(thresholds=[0.0, 0.5, 0.9]))
+    title = "baseline on icdar2015_incidental_scene_text_test"
+    assert_titles_fit(rep.plot_sweep(ev.sweep, tmp_path / "sweep.png", f"{title}: score threshold sweep", 0.5))
+    assert_titles_fit(rep.plot_breakdown(ev.bins, tmp_path / "breakdown.png",
+                                         f"{title}: recall / precision by text height and angle"))
