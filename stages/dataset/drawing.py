@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Any, Iterable, Sequence
 
 import cv2
 import numpy as np
 
 from stages.dataset.images import STORED, Frame
-from stages.dataset.report_files import read_for_render
+from stages.dataset.records import ImageRecord
+from stages.dataset.report_files import read_for_render, sample_indices
 
 BGR = tuple[int, int, int]
 GT_BGR: BGR = (0, 200, 0)  # green: ground truth
@@ -22,6 +23,7 @@ DONT_CARE_BGR: BGR = (160, 160, 160)  # grey: ground truth marked don't care (is
 PRED_BGR: BGR = (0, 0, 255)  # red: detections
 GROUND_TRUTH_LEGEND: list[tuple[str, BGR]] = [("ground truth", GT_BGR), ("don't care", DONT_CARE_BGR)]
 
+DATASET_SAMPLES = 3  # images of each written dataset (synth split, augment variant) logged drawn
 SWATCH = 12  # px side of a legend swatch
 _ROW = 20  # px per legend row
 _GAP = 10  # px between entries and at the strip's edges
@@ -104,3 +106,13 @@ def image_key(*parts: str) -> str:
     """``samples/<part>.<part>...``: an MLflow image key (letters, digits, ``_ . -`` and the one ``/``);
     other characters of image names become ``_``."""
     return "samples/" + ".".join(_KEY_CHARS.sub("_", p) for p in parts if p)
+
+
+def log_dataset_samples(ctx: Any, name: str, records: Sequence[ImageRecord]) -> None:
+    """Log ``DATASET_SAMPLES`` images spread over a written dataset, drawn with their ground truth and the
+    legend, as ``samples/<name>.<image stem>`` (``ctx``: the stage's context)."""
+    for k in sample_indices(len(records), DATASET_SAMPLES):
+        rec = records[k]
+        drawn = render_ground_truth(Path(rec.image_path), [np.asarray(i.polygon, np.float64) for i in rec.instances],
+                                    [i.ignore for i in rec.instances])
+        ctx.log_image(image_key(name, Path(rec.image_path).stem), to_rgb(drawn), 0)

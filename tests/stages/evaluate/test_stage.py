@@ -14,9 +14,9 @@ from pydantic import ValidationError
 from models.detection.protocols import PROTOCOLS as DETECTION_PROTOCOLS
 from models.metrics import DetPoly, evaluate_icdar15
 from pipeline.stage import LocalContext
+from stages.dataset.drawing import DONT_CARE_BGR, GT_BGR, PRED_BGR, SWATCH
 from stages.evaluate.formats import load_gt, load_predictions
 from stages.evaluate.inference import load_testset
-from stages.dataset.drawing import DONT_CARE_BGR, GT_BGR, PRED_BGR, SWATCH
 from stages.evaluate.stage import EvaluateParams, evaluate_predictions, run, write_testset_report
 from stages.registry import STAGES
 from tests.stages.evaluate.evalsets import make_testset, save_tiny_checkpoint
