@@ -6,7 +6,8 @@ Output per variant: ``<variant>/images``, ``<variant>/annotations.json`` and ``<
 
 Copy ``c`` of source image ``i`` under variant ``v`` is drawn from the seed (seed, crc32(v), i, c)
 alone, so outputs are byte-identical for the same params whatever the shard size. Shards get the
-source bytes and return encoded results; this process reads and writes every file, in order.
+source bytes and return encoded results; this process reads and writes every file, in order. A few
+images of each variant are logged drawn with their ground truth (``samples/<variant>.<image>``).
 """
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from pipeline.stage import (
 )
 from stages.augment.params import AugmentParams
 from stages.dataset.coco import read_coco
+from stages.dataset.drawing import log_dataset_samples
 from stages.dataset.images import decode_image
 from stages.dataset.layout import images_folder, write_detection_set
 from stages.dataset.profile import describe_dataset
@@ -174,6 +176,7 @@ def _write_variant(folder: Path, variant: str, chain: list[dict[str, Any]], reco
                 counts["ignored"] += sum(inst.ignore for inst in f.instances)
                 counts["dropped"] += f.dropped
     write_detection_set(written, folder)
+    log_dataset_samples(ctx, variant, written)
     meta = {"source": str(root), "source_annotations": params.annotations, "variant": variant, "chain": chain,
             "seed": params.seed, "copies": params.copies, "images": lineage}
     (folder / "lineage.json").write_text(json.dumps(meta, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")

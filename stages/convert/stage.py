@@ -181,7 +181,7 @@ def _result(params: ConvertParams, tally: Tally, written: dict[str, int], ctx: S
     counts = {**written, **tally.summary()}
     ctx.logger.info("wrote %s", ", ".join(f"{k}={v}" for k, v in sorted(counts.items())))
     return StageResult(outputs={name: OUTPUT_PATHS[name] for name in output_names(params)}, counts=counts,
-                       metrics={"bad_fraction": tally.bad / tally.items},
+                       metrics={"data/bad_fraction": tally.bad / tally.items},  # data/: a written set's quality
                        extra={"first_bad": tally.first_bad} if tally.first_bad else {})
 
 

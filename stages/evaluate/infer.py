@@ -221,7 +221,8 @@ def write_image(out: Path, item: Any, dets: list[Any], draw: bool) -> dict[str, 
     (out / "json" / f"{item.image_id}.json").write_text(json.dumps(record))
     (out / "res" / submission_name(item.image_id)).write_text("".join(submission_line(d, False) + "\n" for d in dets))
     if draw:
-        render_sample(item.path, [], dets, out / "vis" / f"{item.image_id}.jpg", item.frame)
+        # no legend strip: the drawn image keeps the input's size, and red (detections) is its only colour
+        render_sample(item.path, [], dets, out / "vis" / f"{item.image_id}.jpg", item.frame, legend=False)
     return record
 
 

@@ -1,6 +1,7 @@
 """Files of the evaluation report: tables, plots, rendered samples and the ICDAR submission zip.
 
-Plots use matplotlib's object API (``Figure`` + Agg canvas): no pyplot global state, no display needed.
+Plots are made with ``stages.dataset.plots`` (titles wrapped to fit), samples with ``stages.dataset.drawing``
+(colour legend under each).
 """
 from __future__ import annotations
 
@@ -8,18 +9,25 @@ import zipfile
 from pathlib import Path
 from typing import Any, Iterable
 
-import cv2
 import numpy as np
 
 from models.metrics.types import DetPoly, GtPoly
+from stages.dataset.drawing import (
+    DONT_CARE_BGR,
+    GROUND_TRUTH_LEGEND,
+    GT_BGR,
+    PRED_BGR,
+    draw_polygons,
+    with_legend,
+    write_png,
+)
 from stages.dataset.images import STORED, Frame
+from stages.dataset.plots import fit_title, new_figure, save_figure
 from stages.dataset.report_files import read_for_render
 
 from .analysis import AXES, BinStats
 
-GT_BGR = (0, 200, 0)  # green
-DONT_CARE_BGR = (160, 160, 160)  # grey
-PRED_BGR = (0, 0, 255)  # red
+DETECTION_LEGEND = [("detection", PRED_BGR)]
 
 
 def submission_name(image_id: str) -> str:
@@ -49,37 +57,23 @@ def write_submission(path: Path, image_ids: Iterable[str], preds: dict[str, list
 
 
 def render_sample(image_path: Path, gts: list[GtPoly], dets: list[DetPoly], out: Path,
-                  frame: Frame = STORED) -> None:
+                  frame: Frame = STORED, legend: bool = True) -> np.ndarray:
     """Draw ground truth (green; don't care grey) and detections (red) on the image, decoded in the
-    ``frame`` the polygons are in; write a PNG."""
+    ``frame`` the polygons are in, with a legend strip of those colours under it (none when ``legend`` is
+    False: the picture keeps the image's size); write it to ``out`` and return it (BGR)."""
     bgr, s = read_for_render(image_path, frame)
-    thick = max(1, round(max(bgr.shape[:2]) / 400))
-
-    def draw(points: np.ndarray, colour: tuple[int, int, int]) -> None:
-        pts = np.rint(points * s).astype(np.int32).reshape(-1, 1, 2)
-        cv2.polylines(bgr, [pts], True, colour, thick, cv2.LINE_AA)
-
-    for gt in gts:
-        draw(gt.points, DONT_CARE_BGR if gt.ignore else GT_BGR)
-    for det in dets:
-        draw(det.points, PRED_BGR)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(out), bgr):
-        raise OSError(f"could not write {out}")
+    draw_polygons(bgr, [g.points for g in gts if not g.ignore], GT_BGR, s)
+    draw_polygons(bgr, [g.points for g in gts if g.ignore], DONT_CARE_BGR, s)
+    draw_polygons(bgr, [d.points for d in dets], PRED_BGR, s)
+    drawn = with_legend(bgr, GROUND_TRUTH_LEGEND + DETECTION_LEGEND) if legend else bgr
+    write_png(drawn, out)
+    return drawn
 
 
-def _figure(width: float, height: float, rows: int, cols: int) -> tuple[Any, Any]:
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
-
-    fig = Figure(figsize=(width, height), dpi=100)
-    FigureCanvasAgg(fig)
-    return fig, fig.subplots(rows, cols, squeeze=False)
-
-
-def plot_breakdown(bins: dict[str, list[BinStats]], out: Path, title: str) -> None:
-    """Bars of recall (per ground-truth bin) and precision (per detection bin) for each axis, with counts."""
-    fig, axes = _figure(11, 4 * len(AXES), len(AXES), 1)
+def plot_breakdown(bins: dict[str, list[BinStats]], out: Path, title: str) -> Any:
+    """Bars of recall (per ground-truth bin) and precision (per detection bin) for each axis, with counts;
+    writes ``out`` and returns the figure."""
+    fig, axes = new_figure(11, 4 * len(AXES), len(AXES), 1)
     for ax, axis in zip(axes[:, 0], AXES):
         stats = bins[axis]
         x = np.arange(len(stats))
@@ -95,15 +89,15 @@ def plot_breakdown(bins: dict[str, list[BinStats]], out: Path, title: str) -> No
         ax.set_xlabel("text height (px)" if axis == "height" else "text angle (degrees)")
         ax.set_ylabel("ratio (count above bar)")
         ax.legend(loc="upper right", fontsize=8)
-    axes[0, 0].set_title(title)
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
+    fit_title(axes[0, 0], title)
+    save_figure(fig, out)
+    return fig
 
 
-def plot_sweep(sweep: list[dict[str, float]], out: Path, title: str, box_thresh: float) -> None:
-    """Precision, recall and hmean against the score threshold; the configured threshold dashed."""
-    fig, axes = _figure(6, 4, 1, 1)
+def plot_sweep(sweep: list[dict[str, float]], out: Path, title: str, box_thresh: float) -> Any:
+    """Precision, recall and hmean against the score threshold, the configured threshold dashed; writes
+    ``out`` and returns the figure."""
+    fig, axes = new_figure(6, 4, 1, 1)
     ax = axes[0, 0]
     xs = [p["score_threshold"] for p in sweep]
     for key, colour in (("precision", "tab:red"), ("recall", "tab:green"), ("hmean", "tab:blue")):
@@ -111,8 +105,7 @@ def plot_sweep(sweep: list[dict[str, float]], out: Path, title: str, box_thresh:
     ax.axvline(box_thresh, color="grey", linestyle="--", label="box_thresh")
     ax.set_xlabel("score threshold")
     ax.set_ylim(0, 1.02)
-    ax.set_title(title)
+    fit_title(ax, title)
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
+    save_figure(fig, out)
+    return fig

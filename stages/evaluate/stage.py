@@ -16,11 +16,14 @@ Output ``report/``::
     <testset>/breakdown.{json,csv,png}  sweep.png  submission.zip  samples/<image id>.png
     baseline/<testset>/...        the same for the baseline model
 
-Metrics (on the stage's MLflow run): ``<testset>.hmean|precision|recall|best_hmean|best_threshold``,
-the baseline's prefixed ``baseline.``, and ``<testset>.hmean_gain`` (model - baseline). The sweep is
-also logged as ``<testset>.sweep.<precision|recall|hmean>`` with step = threshold x 100. Each test set's
-folder is logged as artifacts under ``report/`` when done; ``metrics.json`` and ``per_image.csv`` are
-the stage's artifacts (``outputs/``).
+Metrics (on the stage's MLflow run and in its result): ``test/<testset>.hmean|precision|recall|best_hmean|
+best_threshold``, the baseline's ``test/baseline.<testset>.<metric>``, and ``test/<testset>.hmean_gain``
+(model - baseline); ``metrics.json`` holds the same numbers without the ``test/`` prefix (the names the
+register stage's ``benchmark_metric`` reads). The threshold sweep is a table on the run
+(``report/[baseline/]sweep_<testset>.json``: threshold, precision, recall, hmean) beside ``sweep.png``;
+the drawn samples are also logged as images ``samples/[baseline.]<testset>.<image id>``. Each test
+set's folder is logged as artifacts under ``report/`` when done; ``metrics.json`` and ``per_image.csv``
+are the stage's artifacts (``outputs/``).
 """
 from __future__ import annotations
 
@@ -39,6 +42,7 @@ from pipeline.stage import (
     StageResult,
     stage_tracking_uri,
 )
+from stages.dataset.drawing import image_key, to_rgb
 from stages.dataset.report_files import sample_indices, write_csv, write_json
 from stages.evaluate.params import EvaluateParams
 
@@ -53,6 +57,7 @@ from .inference import TestSet, load_testset, pick_device, predict
 
 MODEL_INPUTS = ("model", "baseline")
 REPORT = "report"
+METRIC_PREFIX = "test/"  # of every metric on the stage's MLflow run and in its result
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 PER_IMAGE_COLUMNS = ("model", "testset", "image_id", "file_name", "width", "height", "num_gt", "num_gt_care",
                      "num_det", "num_det_care", "matched", "precision", "recall", "hmean")
@@ -143,8 +148,10 @@ def _per_image_rows(role: str, ts: TestSet, ev: TestSetEval) -> list[dict[str, A
     return rows
 
 
-def write_testset_report(folder: Path, ts: TestSet, ev: TestSetEval, params: EvaluateParams, title: str) -> None:
-    """breakdown.{json,csv,png}, sweep.png, submission.zip and samples/*.png of one model on one test set."""
+def write_testset_report(folder: Path, ts: TestSet, ev: TestSetEval, params: EvaluateParams,
+                         title: str) -> list[tuple[str, Any]]:
+    """breakdown.{json,csv,png}, sweep.png, submission.zip and samples/*.png of one model on one test set;
+    returns the drawn samples as (image id, BGR image with its legend)."""
     write_json(folder / "breakdown.json", {"summary": ev.result.summary(), "best": ev.best, "sweep": ev.sweep,
                                                "breakdown": breakdown_json(ev.bins)})
     write_csv(folder / "breakdown.csv", breakdown_rows(ev.bins),
@@ -153,10 +160,18 @@ def write_testset_report(folder: Path, ts: TestSet, ev: TestSetEval, params: Eva
     if ev.sweep:
         rep.plot_sweep(ev.sweep, folder / "sweep.png", f"{title}: score threshold sweep", params.box_thresh)
     rep.write_submission(folder / "submission.zip", [i.image_id for i in ts.images], ev.preds, params.submission_scores)
+    samples = []
     for k in sample_indices(len(ts.images), params.num_render):
         img = ts.images[k]
-        rep.render_sample(img.path, ts.gts[img.image_id], ev.preds.get(img.image_id, []),
-                          folder / "samples" / f"{img.image_id}.png")
+        samples.append((img.image_id, rep.render_sample(img.path, ts.gts[img.image_id], ev.preds.get(img.image_id, []),
+                                                        folder / "samples" / f"{img.image_id}.png")))
+    return samples
+
+
+def sweep_table(sweep: list[dict[str, float]]) -> dict[str, list[float]]:
+    """The threshold sweep as table columns, one row per swept threshold."""
+    return {"threshold": [p["score_threshold"] for p in sweep], "precision": [p["precision"] for p in sweep],
+            "recall": [p["recall"] for p in sweep], "hmean": [p["hmean"] for p in sweep]}
 
 
 def run(params: EvaluateParams, inputs: dict[str, Path], out_dir: Path, ctx: StageContext) -> StageResult:
@@ -182,7 +197,8 @@ def run(params: EvaluateParams, inputs: dict[str, Path], out_dir: Path, ctx: Sta
                               for n in testsets})
     write_json(report / "metrics.json", {**summary, "results": tally.results, "metrics": tally.metrics})
     write_csv(report / "per_image.csv", tally.rows, PER_IMAGE_COLUMNS)
-    return StageResult(outputs={"report": REPORT}, counts=tally.counts, metrics=tally.metrics,
+    return StageResult(outputs={"report": REPORT}, counts=tally.counts,
+                       metrics={f"{METRIC_PREFIX}{k}": v for k, v in tally.metrics.items()},
                        artifacts=[f"{REPORT}/metrics.json", f"{REPORT}/per_image.csv"], datasets=[],
                        extra={"models": summary["models"]})
 
@@ -204,17 +220,19 @@ def _evaluate_one(role: str, model: Any, ts: TestSet, params: EvaluateParams, fo
     preds = predict(model, ts.images, image_size=params.image_size, batch_size=params.batch_size,
                     options=_decode_options(params), workers=max(1, int(ctx.num_cpus)))
     ev = evaluate_predictions(ts.gts, preds, params)
-    write_testset_report(folder / ts.name, ts, ev, params, f"{role} on {ts.name}")
+    samples = write_testset_report(folder / ts.name, ts, ev, params, f"{role} on {ts.name}")
     name = ts.name if role == "model" else f"{role}.{ts.name}"
     tally.metrics.update(ev.metrics(name))
     tally.results.setdefault(role, {})[ts.name] = {**ev.result.summary(), "best": ev.best, "sweep": ev.sweep}
     tally.rows += _per_image_rows(role, ts, ev)
     tally.counts[f"{name.replace('.', '_')}_images"] = len(ts.images)
     tally.counts[f"{name.replace('.', '_')}_detections"] = sum(len(d) for d in ev.preds.values())
-    for point in ev.sweep:  # MLflow draws these as curves: step = threshold x 100
-        ctx.log_metrics({f"{name}.sweep.{k}": point[k] for k in ("precision", "recall", "hmean")},
-                        step=round(point["score_threshold"] * 100))
-    ctx.log_artifact(folder / ts.name, REPORT if role == "model" else f"{REPORT}/{role}")
+    where = REPORT if role == "model" else f"{REPORT}/{role}"
+    if ev.sweep:
+        ctx.log_table(sweep_table(ev.sweep), f"{where}/sweep_{ts.name}.json")
+    for image_id, drawn in samples:
+        ctx.log_image(image_key(name, image_id), to_rgb(drawn), 0)
+    ctx.log_artifact(folder / ts.name, where)
     ctx.logger.info("evaluate: %s on %s: hmean %.4f (P %.4f R %.4f), best %.4f at %.2f; %d images in %.1fs",
                     role, ts.name, ev.result.hmean, ev.result.precision, ev.result.recall, ev.best["hmean"],
                     ev.best["score_threshold"], len(ts.images), time.time() - started)

@@ -26,7 +26,6 @@ from stages.pseudo_label.stats import LabeledImage
 from stages.pseudo_label.weights import WeightRule, decide_instance
 
 SWEEP = [round(float(t), 2) for t in np.arange(0.0, 1.0001, 0.02)]
-RECALL_GRID = [round(float(r), 2) for r in np.arange(0.05, 1.0001, 0.05)]
 
 
 def load_ground_truth(path: Path) -> dict[str, list[GtPoly]]:
@@ -151,31 +150,28 @@ def compare_ensemble(gts: dict[str, list[GtPoly]], ensemble: dict[str, list[Fuse
     return out, curves
 
 
-def log_curves(ctx: Any, curves: list[Curve]) -> None:
-    """Interpolated precision of every curve on a recall grid, as step metrics (step = recall x 100)."""
-    for c in curves:
-        for r in RECALL_GRID:
-            p = c.precision_at(r)
-            if p is not None:
-                ctx.log_metrics({f"pr.{c.name}.precision": p}, step=round(r * 100))
+def curves_table(curves: list[Curve]) -> dict[str, list[Any]]:
+    """Every curve's sweep as one table: a row per (set, quality threshold) with its precision, recall, hmean."""
+    rows = [(c.name, p) for c in curves for p in c.sweep]
+    return {"set": [name for name, _ in rows], "quality_threshold": [p["score_threshold"] for _, p in rows],
+            "precision": [p["precision"] for _, p in rows], "recall": [p["recall"] for _, p in rows],
+            "hmean": [p["hmean"] for _, p in rows]}
 
 
-def plot_curves(curves: list[Curve], out: Path) -> None:
-    """Precision against recall for the ensemble and each teacher, operating points marked."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+def plot_curves(curves: list[Curve], out: Path) -> Any:
+    """Precision against recall for the ensemble and each teacher, operating points marked; writes ``out``
+    and returns the figure."""
+    from stages.dataset.plots import fit_title, new_figure, save_figure
 
-    fig = Figure(figsize=(6, 4.5), dpi=100)
-    FigureCanvasAgg(fig)
-    ax = fig.subplots()
+    fig, axes = new_figure(6, 4.5)
+    ax = axes[0, 0]
     for c in curves:
         pts = sorted((p["recall"], p["precision"]) for p in c.sweep if p["recall"] > 0)
         line = ax.plot([r for r, _ in pts], [p for _, p in pts], label=c.name,
                        linewidth=2 if c.name == "ensemble" else 1)
         ax.plot([c.recall], [c.precision], marker="o", color=line[0].get_color())
-    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02),
-           title="pseudo-labels vs hidden ground truth (dots: kept by the weight rule)")
+    ax.set(xlabel="recall", ylabel="precision", xlim=(0, 1), ylim=(0, 1.02))
+    fit_title(ax, "pseudo-labels vs hidden ground truth (dots: kept by the weight rule)")
     ax.legend(fontsize=8)
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
+    save_figure(fig, out)
+    return fig

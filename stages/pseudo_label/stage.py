@@ -14,9 +14,11 @@ and, optionally, ``ground_truth``: the same images' hidden annotations, used onl
    read are skipped and counted (``skipped_<reason>``); images left with no pseudo-label are left out
    unless ``keep_empty_images`` (counted as ``empty_images``).
 4. Output ``report/``: ``stats.json``, ``histograms.png``, ``samples/*.png`` (pseudo-labels coloured by
-   weight) and, with ground truth, ``scores.json`` and ``pr.png``. Histograms are logged as step metrics
-   (``hist.*``), precision / recall per weight band as ``gt.*`` and the ensemble-vs-single comparison
-   as ``cmp.*`` and ``pr.<set>.precision`` (step = recall x 100).
+   weight, with a colour legend; also logged as images ``samples/<image>``) and, with ground truth,
+   ``scores.json`` and ``pr.png``. Every metric is named ``pseudo/<k>``: the means of the label stats,
+   ``pseudo/images_per_s``, precision / recall per weight band as ``pseudo/gt.*`` and the
+   ensemble-vs-single comparison as ``pseudo/cmp.*``. The histograms and the precision / recall curves
+   are tables on the run (``report/hist_<name>.json``, ``report/pr_curves.json``) beside their plots.
 
 Resources: the stage task only waits for its shards; configs give it ``resources: {num_cpus: 0}`` and
 size the shards with ``cpus_per_shard`` / ``gpus_per_shard``. On a multi-node cluster the shards read
@@ -32,6 +34,7 @@ from pathlib import Path
 from typing import Any
 
 from pipeline.stage import StageContext, StageDef, StageResult, stage_tracking_uri
+from stages.dataset.drawing import image_key, to_rgb
 from stages.dataset.layout import images_folder, write_detection_set
 from stages.dataset.profile import describe_dataset
 from stages.dataset.records import ImageRecord, TextInstance
@@ -48,6 +51,7 @@ DATASET = "dataset"
 REPORT = "report"
 _SCRATCH = ".unpacked"
 _LOG_SKIPS = 10  # skipped images logged one by one; the rest only counted
+METRIC_PREFIX = "pseudo/"  # of every metric on the stage's MLflow run and in its result
 
 
 def run(params: PseudoLabelParams, inputs: dict[str, Path], out_dir: Path, ctx: StageContext) -> StageResult:
@@ -74,7 +78,8 @@ def run(params: PseudoLabelParams, inputs: dict[str, Path], out_dir: Path, ctx: 
         summary = stats.summarize(labeled, len(uris) * len(views))
         metrics = {**stats.log_summary(ctx, summary), "images_per_s": len(outcomes) / max(elapsed, 1e-9)}
         report = out_dir / REPORT
-        write_report(report, labeled, summary, params)
+        for name, drawn in write_report(report, labeled, summary, params):
+            ctx.log_image(image_key(name), to_rgb(drawn), 0)
         if params.ground_truth is not None:
             metrics.update(score(params, inputs, labeled, outcomes, list(uris), report, ctx))
         write_json(report / "stats.json", {**summary, "timing": _timing(results, elapsed), "models": uris,
@@ -88,7 +93,8 @@ def run(params: PseudoLabelParams, inputs: dict[str, Path], out_dir: Path, ctx: 
     ctx.logger.info("pseudo_label: %d images in %.1fs (%.2f images/s); %d pseudo-labels on %d images (%d dropped)",
                     len(outcomes), elapsed, metrics["images_per_s"], written["annotations"], written["images"],
                     summary["dropped"])
-    return StageResult(outputs={DATASET: DATASET, REPORT: REPORT}, counts=dict(counts), metrics=metrics,
+    return StageResult(outputs={DATASET: DATASET, REPORT: REPORT}, counts=dict(counts),
+                       metrics={f"{METRIC_PREFIX}{k}": v for k, v in metrics.items()},
                        artifacts=[f"{REPORT}/stats.json"], datasets=[DATASET],
                        extra={"models": uris, "views": [v.name for v in views]})
 
@@ -110,12 +116,15 @@ def decide_all(outcomes: list[ImageOutcome], paths: dict[str, Path], params: Pse
 
 
 def write_report(report: Path, labeled: list[stats.LabeledImage], summary: dict[str, Any],
-                 params: PseudoLabelParams) -> None:
-    """histograms.png and the sample images drawn with their pseudo-labels."""
+                 params: PseudoLabelParams) -> list[tuple[str, Any]]:
+    """histograms.png and the sample images drawn with their pseudo-labels; returns the samples as
+    (name, BGR image)."""
     stats.plot_histograms(summary, report / "histograms.png")
+    samples = []
     for img in stats.sample(labeled, params.num_render):
         name = Path(img.key).with_suffix("").as_posix().replace("/", "__")
-        stats.render(img, report / "samples" / f"{name}.png")
+        samples.append((name, stats.render(img, report / "samples" / f"{name}.png")))
+    return samples
 
 
 def model_uris(params: PseudoLabelParams, inputs: dict[str, Path]) -> dict[str, str]:
@@ -191,7 +200,7 @@ def score(params: PseudoLabelParams, inputs: dict[str, Path], labeled: list[stat
                                            model_names, params.iou, params.weighting.rule(),
                                            params.outline, params.ground_truth_protocol)
     metrics.update(cmp)
-    scoring.log_curves(ctx, curves)
+    ctx.log_table(scoring.curves_table(curves), f"{REPORT}/pr_curves.json")
     scoring.plot_curves(curves, report / "pr.png")
     write_json(report / "scores.json", {"metrics": metrics, "curves": {c.name: c.sweep for c in curves}})
     ctx.logger.info("pseudo_label: vs ground truth: P %.4f R %.4f; ensemble P %.4f at R %.4f, best single P %.4f there",

@@ -1,9 +1,9 @@
 """What the pseudo-labels look like: counts, histograms, plots and sample images coloured by weight.
 
-Histograms are logged to MLflow as step metrics (``step`` = bin index, value = count), which the UI
-draws as bar-like curves, and drawn together in ``histograms.png``. Samples show each kept instance
-coloured from red (weight near 0) through yellow to green (weight 1), don't care in grey, and the
-candidates the weight rule dropped as thin dark-blue outlines.
+Histograms are logged to MLflow as tables (``report/hist_<name>.json``: one row per bin) and drawn
+together in ``histograms.png``. Samples show each kept instance coloured from red (weight near 0)
+through yellow to green (weight 1), don't care in grey, and the candidates the weight rule dropped as
+thin dark-blue outlines; a legend strip under each sample says so.
 """
 from __future__ import annotations
 
@@ -70,44 +70,57 @@ def _hist(values: np.ndarray, bins: int) -> list[int]:
     return np.bincount(index, minlength=bins).astype(int).tolist()
 
 
+def histogram_tables(summary: dict[str, Any]) -> dict[str, dict[str, list[Any]]]:
+    """The four histograms as tables (artifact file -> columns), one row per bin."""
+    def edges(bins: int) -> tuple[list[float], list[float]]:
+        cuts = [round(k / bins, 4) for k in range(bins + 1)]
+        return cuts[:-1], cuts[1:]
+
+    weight_from, weight_to = edges(WEIGHT_BINS)
+    quality_from, quality_to = edges(QUALITY_BINS)
+    per_image = summary["instances_per_image_hist"]
+    return {
+        "report/hist_instances_per_image.json": {"instances": list(range(len(per_image))), "images": per_image},
+        "report/hist_weight.json": {"weight_from": weight_from, "weight_to": weight_to,
+                                    "instances": summary["weight_hist"]},
+        "report/hist_quality.json": {"quality_from": quality_from, "quality_to": quality_to,
+                                     "instances": summary["quality_hist"]},
+        "report/hist_agreement.json": {"votes": list(range(1, len(summary["agreement_hist"]) + 1)),
+                                       "instances": summary["agreement_hist"]},
+    }
+
+
 def log_summary(ctx: Any, summary: dict[str, Any]) -> dict[str, float]:
-    """Log the histograms as step metrics; return the scalar metrics (the stage's final metrics)."""
-    for step, count in enumerate(summary["instances_per_image_hist"]):
-        ctx.log_metrics({"hist.instances_per_image": float(count)}, step=step)
-    for step, count in enumerate(summary["weight_hist"]):
-        ctx.log_metrics({"hist.weight": float(count)}, step=step)
-    for step, count in enumerate(summary["quality_hist"]):
-        ctx.log_metrics({"hist.quality_all": float(count)}, step=step)
-    for step, count in enumerate(summary["agreement_hist"], start=1):  # step = votes
-        ctx.log_metrics({"hist.agreement_votes": float(count)}, step=step)
+    """Log the histograms as tables; return the scalar metrics (unprefixed: the stage names them ``pseudo/``)."""
+    for artifact_file, columns in histogram_tables(summary).items():
+        ctx.log_table(columns, artifact_file)
     return {k: float(summary[k]) for k in ("instances_per_image_mean", "weight_mean", "agreement_mean")}
 
 
-def plot_histograms(summary: dict[str, Any], out: Path) -> None:
-    """One PNG with the four histograms side by side."""
-    from matplotlib.backends.backend_agg import FigureCanvasAgg
-    from matplotlib.figure import Figure
+def plot_histograms(summary: dict[str, Any], out: Path) -> Any:
+    """One PNG with the four histograms side by side; returns the figure."""
+    from stages.dataset.plots import fit_title, new_figure, save_figure
 
-    fig = Figure(figsize=(17, 3.6), dpi=100)
-    FigureCanvasAgg(fig)
-    axes = fig.subplots(1, 4)
+    fig, grid = new_figure(17, 3.6, 1, 4)
+    axes = grid[0]
     per_image = summary["instances_per_image_hist"]
     axes[0].bar(range(len(per_image)), per_image, color="tab:blue")
-    axes[0].set(title=f"pseudo-labels per image (mean {summary['instances_per_image_mean']:.2f})",
-                xlabel="instances", ylabel="images")
+    axes[0].set(xlabel="instances", ylabel="images")
+    fit_title(axes[0], f"pseudo-labels per image (mean {summary['instances_per_image_mean']:.2f})")
     edges = np.linspace(0, 1, WEIGHT_BINS + 1)
     axes[1].bar(edges[:-1], summary["weight_hist"], width=1.0 / WEIGHT_BINS, align="edge", color="tab:green")
-    axes[1].set(title=f"weight (mean {summary['weight_mean']:.2f}; {summary['ignore']} don't care)",
-                xlabel="weight", ylabel="instances")
+    axes[1].set(xlabel="weight", ylabel="instances")
+    fit_title(axes[1], f"weight (mean {summary['weight_mean']:.2f}; {summary['ignore']} don't care)")
     n = summary["num_sources"]
     axes[2].bar([f"{k}/{n}" for k in range(1, n + 1)], summary["agreement_hist"], color="tab:orange")
-    axes[2].set(title="agreement (sources voting)", xlabel="votes", ylabel="instances")
+    axes[2].set(xlabel="votes", ylabel="instances")
+    fit_title(axes[2], "agreement (sources voting)")
     q_edges = np.linspace(0, 1, QUALITY_BINS + 1)
     axes[3].bar(q_edges[:-1], summary["quality_hist"], width=1.0 / QUALITY_BINS, align="edge", color="tab:purple")
-    axes[3].set(title="quality = score x agreement (all fused, dropped too)", xlabel="quality", ylabel="instances")
-    fig.tight_layout()
-    out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out)
+    axes[3].set(xlabel="quality", ylabel="instances")
+    fit_title(axes[3], "quality = score x agreement (all fused, dropped too)")
+    save_figure(fig, out)
+    return fig
 
 
 def weight_colour(weight: float) -> tuple[int, int, int]:
@@ -118,8 +131,16 @@ def weight_colour(weight: float) -> tuple[int, int, int]:
     return 0, int(green), int(red)
 
 
-def render(image: LabeledImage, out: Path) -> None:
-    """Draw one image's pseudo-labels coloured by weight (see the module docstring); write a PNG."""
+def legend() -> list[tuple[str, tuple[int, int, int]]]:
+    """What a sample's colours mean."""
+    return [("weight 0", weight_colour(0.0)), ("weight 0.5", weight_colour(0.5)), ("weight 1", weight_colour(1.0)),
+            ("don't care", IGNORE_BGR), ("dropped", DROPPED_BGR)]
+
+
+def render(image: LabeledImage, out: Path) -> np.ndarray:
+    """Draw one image's pseudo-labels coloured by weight (see the module docstring) with the legend under
+    it; write a PNG and return it (BGR)."""
+    from stages.dataset.drawing import with_legend, write_png
     from stages.dataset.report_files import read_for_render
 
     bgr, s = read_for_render(image.path)
@@ -134,9 +155,9 @@ def render(image: LabeledImage, out: Path) -> None:
         x, y = pts.reshape(-1, 2).min(axis=0)
         cv2.putText(bgr, f"{decision.weight:.2f}", (int(x), max(8, int(y) - 2)), cv2.FONT_HERSHEY_SIMPLEX,
                     0.3 * max(1, thick), colour, 1, cv2.LINE_AA)
-    out.parent.mkdir(parents=True, exist_ok=True)
-    if not cv2.imwrite(str(out), bgr):
-        raise OSError(f"could not write {out}")
+    drawn = with_legend(bgr, legend())
+    write_png(drawn, out)
+    return drawn
 
 
 def sample(images: list[LabeledImage], num: int) -> list[LabeledImage]:

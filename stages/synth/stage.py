@@ -7,7 +7,8 @@ are the hidden ground truth the pseudo-label stage evaluates against.
 Image ``i`` of split ``s`` is rendered from the seed (seed, crc32(s), i) alone, so outputs are
 byte-identical for the same params whatever the shard size or worker count. Shards render and encode in
 parallel (``ctx.map``) and return bytes; this process writes the files in image order, so no shard needs
-to see the output folder (shards may run on other nodes).
+to see the output folder (shards may run on other nodes). A few images of each split are logged drawn
+with their ground truth (``samples/<split>.<image>``).
 """
 from __future__ import annotations
 
@@ -20,6 +21,7 @@ import numpy as np
 
 from pipeline.stage import StageContext, StageDef, StageResult
 from stages.dataset.crops import crop_instance, encode_crop
+from stages.dataset.drawing import log_dataset_samples
 from stages.dataset.layout import images_folder, write_detection_set
 from stages.dataset.lmdb_writer import LmdbWriter
 from stages.dataset.profile import describe_dataset
@@ -165,6 +167,7 @@ def _write_split(folder: Path, shards: list[SynthShard], crops: bool, ctx: Stage
     if lmdb is not None:
         lmdb.close()
     write_detection_set(records, folder)
+    log_dataset_samples(ctx, folder.name, records)
     return counts
 
 

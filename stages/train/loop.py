@@ -4,7 +4,8 @@ Each worker builds the model (from the init checkpoint when given), wraps it for
 its own slice of every mixed batch. Resuming: ``ray.train.get_checkpoint()`` (the last checkpoint of
 this run, present after a worker-group restart or when a stage re-run reuses the run name) restores
 weights, optimizer, scheduler, step and RNG state; the sampler restarts at that step.
-Rank 0 logs step metrics and validation hmean to the stage's MLflow run and writes the checkpoints.
+Rank 0 logs step metrics (``train/*``), validation scores (``val/*``) and a few drawn validation
+images (``samples/val.<i>``, at the validation's step) to the stage's MLflow run and writes the checkpoints.
 """
 from __future__ import annotations
 
@@ -19,9 +20,12 @@ from typing import Any
 from models.checkpoint import CHECKPOINT_FILE, load_checkpoint, restore_rng_state, save_checkpoint
 from pipeline.progress import emit_progress
 from stages.train.data import MixedDataset, make_loader, read_samples
+from stages.train.metric_names import REPORT_VAL, mlflow_metrics
 from stages.train.params import OptimParams, TrainParams
 from stages.train.sampler import MixedBatchSampler
 from stages.train.schedule import build_scheduler
+
+VAL_SAMPLES = 2  # validation images drawn and logged at each validation (cheap: they are already predicted)
 
 
 @dataclass
@@ -110,7 +114,7 @@ def train_loop(config: dict[str, Any]) -> None:
         if rank == 0 and (done % params.log_every == 0 or done == schedule.steps):
             metrics = {**meter.flush(), "lr": run.scheduler.get_last_lr()[0]}
             if logger is not None:
-                logger.log_metrics({f"train/{k}": v for k, v in metrics.items()}, step=done)
+                logger.log_metrics(mlflow_metrics(metrics), step=done)
             if cfg.stage_name:
                 emit_progress(cfg.stage_name, done, schedule.steps, "step",
                               loss=metrics.get("loss_total", float("nan")),
@@ -215,19 +219,23 @@ def _load_validation(cfg: LoopConfig, params: TrainParams) -> Any:
 
 def _maybe_validate(params: TrainParams, done: int, model: Any, model_config: dict[str, Any], images: Any, device: Any,
                     logger: Any) -> dict[str, float]:
-    """Validate on rank 0 every ``validation.every`` steps and at the end; logs ``val/*`` and returns them."""
+    """Validate on rank 0 every ``validation.every`` steps and at the end; logs ``val/*`` and the drawn
+    samples, and returns the scores under their report names (``val_*``)."""
     validation = params.validation
     if images is None or validation is None:
         return {}
     if not (done == params.schedule.steps or (validation.every and done % validation.every == 0)):
         return {}
-    from stages.train.validate import evaluate
+    from stages.train.validate import draw_samples, evaluate_with_predictions
 
-    scores = evaluate(model, model_config, images, device, validation.size, validation.postprocess.model_dump(),
-                      validation.protocol)  # bare model: no DDP collective
-    metrics = {f"val_{k}": v for k, v in scores.items()}
+    scores, preds = evaluate_with_predictions(model, model_config, images, device, validation.size,
+                                              validation.postprocess.model_dump(),
+                                              validation.protocol)  # bare model: no DDP collective
+    metrics = {f"{REPORT_VAL}{k}": v for k, v in scores.items()}
     if logger is not None:
-        logger.log_metrics({f"val/{k}": v for k, v in scores.items()}, step=done)
+        logger.log_metrics(mlflow_metrics(metrics), step=done)
+        for i, rgb in enumerate(draw_samples(images, preds, VAL_SAMPLES)):
+            logger.log_image(f"samples/val.{i}", rgb, done)
     return metrics
 
 

@@ -31,6 +31,7 @@ from typing import Any, Sequence
 
 from pipeline.run_params import readable_params
 from pipeline.stage import StageContext, StageDef, StageResult, stage_tracking_uri
+from stages.train.metric_names import mlflow_metrics
 from stages.train.params import TrainParams
 
 MODEL_DIR = "model"
@@ -73,7 +74,7 @@ def run(params: TrainParams, inputs: dict[str, Path], out_dir: Path, ctx: StageC
     if final["step"] != params.schedule.steps:
         raise RuntimeError(f"Ray Train run {name}: last checkpoint is at step {final['step']}, "
                            f"expected {params.schedule.steps}")
-    metrics = {k: float(v) for k, v in final["extra"].get("metrics", {}).items() if isinstance(v, (int, float))}
+    metrics = mlflow_metrics(final["extra"].get("metrics", {}))  # the names the loop logged: train/*, val/*
     resumes = list(final["extra"].get("resumes", []))
     return StageResult(
         outputs={"model": MODEL_DIR},

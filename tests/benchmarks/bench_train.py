@@ -173,7 +173,7 @@ def scaling(data: Path, tmp: Path) -> dict[str, dict[str, float]]:
         start = time.perf_counter()
         result = run(params, {"train": data / "train"}, target,
                      LocalContext("bench", f"bench-{workers}-{threads}", num_cpus=0))  # the workers hold the CPUs
-        out[name] = {"images_per_s": round(result.metrics["images_per_s"], 1),
+        out[name] = {"images_per_s": round(result.metrics["train/images_per_s"], 1),
                      "wall_s": round(time.perf_counter() - start, 1)}
     ray.shutdown()
     return out

@@ -78,7 +78,7 @@ def test_the_evaluate_stage_scores_a_new_architecture_it_does_not_name(brightnet
     assert predictor.arch is brightnet and predictor.config == BrightConfig(arch="brightnet")
     result = evaluate_run(EvaluateParams(image_size=160, num_render=0), {"model": folder, "test": testset},
                           tmp_path / "out", LocalContext("evaluate"))
-    assert result.metrics["test.hmean"] == 1.0
+    assert result.metrics["test/test.hmean"] == 1.0
 
 
 def test_train_validation_scores_a_new_architecture_it_does_not_name(brightnet, tmp_path):

@@ -14,6 +14,7 @@ from pipeline.stage import LocalContext
 from stages.augment.params import AugmentParams
 from stages.augment.stage import STAGE
 from stages.dataset.coco import read_coco, write_coco
+from stages.dataset.drawing import DONT_CARE_BGR, GT_BGR, SWATCH
 from stages.dataset.records import ImageRecord, TextInstance
 from stages.synth.stage import STAGE as SYNTH
 
@@ -107,3 +108,17 @@ def test_params_resolve_and_fail_clearly(tmp_path, source):
         STAGE.fn(AugmentParams(), {}, tmp_path, LocalContext())
     with pytest.raises(FileNotFoundError, match="nope.json not found"):
         STAGE.fn(AugmentParams(annotations="nope.json"), {"data": source}, tmp_path, LocalContext())
+
+
+def test_a_few_images_of_each_variant_are_logged_drawn_with_their_legend(tmp_path, source):
+    out = tmp_path / "out"
+    out.mkdir()
+    ctx = LocalContext("augment")
+    STAGE.fn(AugmentParams.model_validate({"variants": {"noise": [{"name": "gaussian_noise", "sigma": 5}]}}),
+             {"data": source}, out, ctx)
+    names = [Path(p).stem for p in sorted((out / "noise" / "images").iterdir())]
+    assert [(key, step) for key, _, step in ctx.images] == [(f"samples/noise.{names[i]}", 0) for i in (0, 2, 4)]
+    for _, rgb, _ in ctx.images:
+        assert rgb.shape[0] > 96
+        for bgr in (GT_BGR, DONT_CARE_BGR):
+            assert np.all(rgb[96:] == np.asarray(bgr[::-1], np.uint8), axis=-1).sum() >= SWATCH * SWATCH

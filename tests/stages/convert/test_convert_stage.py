@@ -176,7 +176,7 @@ def test_bad_items_are_counted_below_the_limit(tmp_path):
     assert (counts["items"], counts["bad_items"], counts["images"]) == (63, 3, 61)
     assert counts["missing_image"] == 1 and counts["unreadable_image"] == 1 and counts["zero_area"] == 1
     assert counts["clipped"] == 60 and counts["crops"] == 60
-    assert result.metrics["bad_fraction"] == pytest.approx(3 / 63)
+    assert result.metrics["data/bad_fraction"] == pytest.approx(3 / 63)
     assert result.extra["first_bad"].startswith("gt_missing.txt: missing_image")
     ann = json.loads((tmp_path / "out" / "annotations.json").read_text())
     assert ann["annotations"][0]["segmentation"] == [[0, 5, 40, 5, 40, 20, 0, 20]]

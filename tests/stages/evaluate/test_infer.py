@@ -122,8 +122,8 @@ def test_infer_cli_on_a_registered_model_reevaluates_to_the_evaluate_stage(store
     from_json = evaluate_icdar15(truth.gts, load_predictions(out / "predictions.json", gt_ids=truth.gts))
     stage = evaluate_run(EvaluateParams(image_size=SIZE, num_render=0), {"model": model, "t": testset},
                          tmp_path / "eval", LocalContext("evaluate"))
-    assert from_res.hmean == from_json.hmean == stage.metrics["t.hmean"]
-    assert (from_res.precision, from_res.recall) == (stage.metrics["t.precision"], stage.metrics["t.recall"])
+    assert from_res.hmean == from_json.hmean == stage.metrics["test/t.hmean"]
+    assert (from_res.precision, from_res.recall) == (stage.metrics["test/t.precision"], stage.metrics["test/t.recall"])
     assert from_res.hmean > 0.5
 
 

@@ -14,6 +14,7 @@ from pydantic import ValidationError
 from models.detection.protocols import PROTOCOLS as DETECTION_PROTOCOLS
 from models.metrics import DetPoly, evaluate_icdar15
 from pipeline.stage import LocalContext
+from stages.dataset.drawing import DONT_CARE_BGR, GT_BGR, PRED_BGR, SWATCH
 from stages.evaluate.formats import load_gt, load_predictions
 from stages.evaluate.inference import load_testset
 from stages.evaluate.stage import EvaluateParams, evaluate_predictions, run, write_testset_report
@@ -27,6 +28,14 @@ TINY = {"image_size": 64, "batch_size": 2, "num_render": 2, "thresholds": [0.0, 
 def files(tmp_path_factory):
     root = tmp_path_factory.mktemp("eval")
     return {"model": save_tiny_checkpoint(root / "model"), "test": make_testset(root / "test")}
+
+
+def assert_has_legend(rgb: np.ndarray, image_height: int, colours_bgr: list) -> None:
+    """Below the picture (``image_height`` rows) a legend strip with a full swatch of every colour."""
+    assert rgb.dtype == np.uint8 and rgb.ndim == 3 and rgb.shape[0] > image_height
+    strip = rgb[image_height:]
+    for bgr in colours_bgr:
+        assert np.all(strip == np.asarray(bgr[::-1], np.uint8), axis=-1).sum() >= SWATCH * SWATCH, bgr
 
 
 def _perfect(gts):
@@ -45,22 +54,35 @@ def test_stage_writes_the_report_and_logs_metrics(files, tmp_path):
         assert (report / name).is_file() and (report / name).stat().st_size > 0, name
     assert sorted(p.name for p in (report / "test" / "samples").iterdir()) == ["img_1.png", "img_3.png"]
     for key in ("hmean", "precision", "recall", "best_hmean", "best_threshold"):
-        for name in (f"test.{key}", f"baseline.test.{key}"):
+        for name in (f"test/test.{key}", f"test/baseline.test.{key}"):
             assert 0.0 <= result.metrics[name] <= 1.0, name
-    assert result.metrics["test.best_threshold"] in (0.0, 0.5, 0.9)
+    assert result.metrics["test/test.best_threshold"] in (0.0, 0.5, 0.9)
     # the baseline is the same checkpoint: same numbers, zero gain
-    assert result.metrics["test.hmean"] == result.metrics["baseline.test.hmean"]
-    assert result.metrics["test.hmean_gain"] == 0.0
+    assert result.metrics["test/test.hmean"] == result.metrics["test/baseline.test.hmean"]
+    assert result.metrics["test/test.hmean_gain"] == 0.0
     assert result.counts["test_images"] == 3 and result.counts["baseline_test_images"] == 3
     assert sorted(result.artifacts) == ["report/metrics.json", "report/per_image.csv"]
     assert [(p.name, where) for p, where in ctx.artifacts] == [("test", "report"), ("test", "report/baseline")]
-    sweep = [(m, step) for m, step in ctx.metrics if "test.sweep.hmean" in m and "baseline.test.sweep.hmean" not in m]
-    assert [step for _, step in sweep] == [0, 50, 90]
+    assert ctx.metrics == []  # no step-encoded sweep: the sweep is a table
 
     summary = json.loads((report / "metrics.json").read_text())
-    assert summary["metrics"] == result.metrics
+    # metrics.json keeps the names the register stage's benchmark_metric reads (test.hmean)
+    assert {f"test/{k}": v for k, v in summary["metrics"].items()} == result.metrics
     assert summary["models"]["model"]["sha256"] == summary["models"]["baseline"]["sha256"]
     assert [p["score_threshold"] for p in summary["results"]["model"]["test"]["sweep"]] == [0.0, 0.5, 0.9]
+    assert sorted(ctx.tables) == ["report/baseline/sweep_test.json", "report/sweep_test.json"]
+    for role, table in (("model", ctx.tables["report/sweep_test.json"]),
+                        ("baseline", ctx.tables["report/baseline/sweep_test.json"])):
+        points = summary["results"][role]["test"]["sweep"]
+        assert table == {"threshold": [0.0, 0.5, 0.9], "precision": [p["precision"] for p in points],
+                         "recall": [p["recall"] for p in points], "hmean": [p["hmean"] for p in points]}
+    # drawn samples: logged as images (comparable across runs) and written, each with its colour legend
+    assert [(key, step) for key, _, step in ctx.images] == [
+        ("samples/test.img_1", 0), ("samples/test.img_3", 0),
+        ("samples/baseline.test.img_1", 0), ("samples/baseline.test.img_3", 0)]
+    written = cv2.imread(str(report / "test" / "samples" / "img_1.png"))
+    assert np.array_equal(written, cv2.cvtColor(ctx.images[0][1], cv2.COLOR_RGB2BGR))
+    assert_has_legend(ctx.images[0][1], 96, [GT_BGR, DONT_CARE_BGR, PRED_BGR])
     with open(report / "per_image.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     assert [(r["model"], r["image_id"]) for r in rows] == [
@@ -72,7 +94,7 @@ def test_stage_writes_the_report_and_logs_metrics(files, tmp_path):
     preds = load_predictions(report / "test" / "submission.zip", gt_ids=gts)
     assert sorted(preds) == ["img_1", "img_2", "img_3"]
     again = evaluate_icdar15(gts, preds)
-    assert again.hmean == pytest.approx(result.metrics["test.hmean"])
+    assert again.hmean == pytest.approx(result.metrics["test/test.hmean"])
     assert sum(len(v) for v in preds.values()) == result.counts["test_detections"]
 
 
@@ -108,7 +130,8 @@ def test_perfect_submission_round_trips_through_the_zip(tmp_path):
     assert breakdown["summary"]["hmean"] == 1.0
     assert [b["recall"] for b in breakdown["breakdown"]["angle"] if b["gt"]] == [1.0]
     img = cv2.imread(str(tmp_path / "out" / "samples" / "img_1.png"))
-    assert img.shape == (96, 160, 3)
+    assert img.shape[1] == 160 and img.shape[0] > 96  # the image, then its legend strip
+    assert_has_legend(cv2.cvtColor(img, cv2.COLOR_BGR2RGB), 96, [GT_BGR, DONT_CARE_BGR, PRED_BGR])
     # detections (red) are drawn over the ground truth (green) on the same outline; inside stays white
     b, g, r = (int(v) for v in img[10, 50])
     assert r > 200 and g < 60 and b < 60
@@ -161,4 +184,16 @@ def test_icdar2015_recipe_params_write_a_zip_the_rrc_rule_reads(files, tmp_path)
     gts = load_gt(files["test"] / "annotations.json")
     preds = load_predictions(zpath, gt_ids=gts, coords="quad")
     assert sum(len(v) for v in preds.values()) == len(lines) == result.counts["test_detections"]
-    assert evaluate_icdar15(gts, preds).hmean == pytest.approx(result.metrics["test.hmean"])
+    assert evaluate_icdar15(gts, preds).hmean == pytest.approx(result.metrics["test/test.hmean"])
+
+
+def test_report_plot_titles_fit_their_figures_for_long_test_set_names(tmp_path):
+    from stages.evaluate import report as rep
+    from tests.stages.dataset.test_drawing import assert_titles_fit
+
+    ts = load_testset("test", make_testset(tmp_path / "set"))
+    ev = evaluate_predictions(ts.gts, _perfect(ts.gts), EvaluateParams(thresholds=[0.0, 0.5, 0.9]))
+    title = "baseline on icdar2015_incidental_scene_text_test"
+    assert_titles_fit(rep.plot_sweep(ev.sweep, tmp_path / "sweep.png", f"{title}: score threshold sweep", 0.5))
+    assert_titles_fit(rep.plot_breakdown(ev.bins, tmp_path / "breakdown.png",
+                                         f"{title}: recall / precision by text height and angle"))

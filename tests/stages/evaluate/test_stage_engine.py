@@ -2,6 +2,9 @@
 ``runs:/`` URI (resolved in the Ray worker against the pipeline's own store), MLflow records checked."""
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import pytest
 
 from tests.pipeline.engine_helpers import Project
@@ -25,17 +28,24 @@ def test_engine_runs_evaluate_on_a_synth_split_and_records_it(tmp_path, ray_loca
     assert report.count("done") == 2
     manifest = project.manifest(report, "evaluate")
     assert manifest["outputs"]["report"]["path"] == "report"
-    assert 0.0 <= manifest["metrics"]["synthtest.hmean"] <= 1.0
+    assert 0.0 <= manifest["metrics"]["test/synthtest.hmean"] <= 1.0
     out = project.complete_dirs("evaluate")[0] / "report"
     assert (out / "synthtest" / "submission.zip").is_file() and (out / "metrics.json").is_file()
 
     run = project.child_runs(report.parent_run_id)["evaluate"]
     metrics = run.data.metrics
     for key in ("hmean", "precision", "recall", "best_hmean", "best_threshold"):
-        assert 0.0 <= metrics[f"synthtest.{key}"] <= 1.0
-    assert metrics["synthtest.hmean"] == manifest["metrics"]["synthtest.hmean"]
-    history = client.get_metric_history(run.info.run_id, "synthtest.sweep.hmean")
-    assert sorted(m.step for m in history) == [30, 60]
+        assert 0.0 <= metrics[f"test/synthtest.{key}"] <= 1.0
+    assert metrics["test/synthtest.hmean"] == manifest["metrics"]["test/synthtest.hmean"]
+    # one name per value: the stage's metrics under test/, no flat copies, no step-encoded sweep
+    assert {k for k in metrics if k.startswith("test/")} == {
+        f"test/synthtest.{k}" for k in ("hmean", "precision", "recall", "best_hmean", "best_threshold")}
+    assert [k for k in metrics if k.startswith("synthtest.") or ".sweep." in k] == []
+    # the threshold sweep is a table artifact (one row per threshold), not metric steps
+    table = json.loads(Path(client.download_artifacts(run.info.run_id, "report/sweep_synthtest.json")).read_text())
+    assert [row[0] for row in table["data"]] == [0.3, 0.6] and table["columns"][0] == "threshold"
+    images = {f.path for f in client.list_artifacts(run.info.run_id, "images")}
+    assert any(p.startswith("images/samples~synthtest.") and p.endswith(".png") for p in images), images
     top = {f.path for f in client.list_artifacts(run.info.run_id)}
     assert {"outputs", "report"} <= top
     assert {f.path for f in client.list_artifacts(run.info.run_id, "outputs")} >= {

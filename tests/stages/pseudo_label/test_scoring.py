@@ -41,10 +41,11 @@ def test_ensemble_is_more_precise_than_either_teacher_at_the_same_recall():
     assert metrics["cmp.ensemble_precision_gain"] == pytest.approx(1 - 10 / 15)
     assert [c.name for c in curves] == ["ensemble", "a", "b"]
     assert curves[1].precision_at(1.01) is None
-    ctx = LocalContext()
-    scoring.log_curves(ctx, curves)
-    logged = {(k, step): v for m, step in ctx.metrics for k, v in m.items()}
-    assert logged[("pr.ensemble.precision", 100)] == 1.0 and logged[("pr.b.precision", 100)] == pytest.approx(10 / 15)
+    table = scoring.curves_table(curves)
+    rows = list(zip(table["set"], table["quality_threshold"], table["precision"], table["recall"]))
+    assert len(rows) == sum(len(c.sweep) for c in curves)
+    assert max(p for s, _, p, r in rows if s == "ensemble" and r == 1.0) == 1.0
+    assert max(p for s, _, p, r in rows if s == "b" and r == 1.0) == pytest.approx(10 / 15)
 
 
 def test_precision_and_recall_per_weight_band():
@@ -98,3 +99,17 @@ def test_labels_are_scored_with_the_configured_protocol():
     metrics, _ = scoring.compare_ensemble(gts, {"img.png": fused}, {"img.png": [fused]}, ["a"], 0.5, rule,
                                           protocol="deteval")
     assert metrics["cmp.ensemble.recall"] == 1.0
+
+
+def test_plot_titles_fit_their_figures(tmp_path):
+    from stages.pseudo_label.stats import plot_histograms
+    from tests.stages.dataset.test_drawing import assert_titles_fit
+
+    rule = WeightRule(low=0.5, high=0.75)
+    sources = _sources()
+    _, curves = scoring.compare_ensemble(GTS, {k: fuse(s) for k, s in sources.items()}, sources, ["a", "b"], 0.5, rule)
+    assert_titles_fit(scoring.plot_curves(curves, tmp_path / "pr.png"))
+    summary = {"instances_per_image_hist": [3, 40, 12], "instances_per_image_mean": 1.2, "weight_hist": [1] * 10,
+               "weight_mean": 0.61, "ignore": 1234, "num_sources": 8, "agreement_hist": [5] * 8,
+               "quality_hist": [2] * 20}
+    assert_titles_fit(plot_histograms(summary, tmp_path / "histograms.png"))

@@ -4,11 +4,15 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import cv2
+import numpy as np
 import pytest
 
 from pipeline.stage import LocalContext
+from stages.dataset.drawing import SWATCH
 from stages.pseudo_label.params import PseudoLabelParams
 from stages.pseudo_label.stage import STAGE, model_uris
+from stages.pseudo_label.stats import DROPPED_BGR, IGNORE_BGR, weight_colour
 from stages.train.data import read_samples
 
 from .helpers import make_dataset, save_teacher
@@ -52,16 +56,35 @@ def test_unreadable_images_are_skipped_and_counted_and_the_set_is_written(world,
     weights = [a["weight"] for a in data["annotations"]]
     assert len(weights) == c["instances"] > 0 and all(0.0 <= w <= 1.0 for w in weights)
     assert len(read_samples(out / "dataset")) == len(names)  # the train stage reads it as it is
-    # stats: histograms as step metrics, ground-truth scores, report files
-    logged = {k for metrics, _ in ctx.metrics for k in metrics}
-    assert {"hist.weight", "hist.agreement_votes", "hist.instances_per_image"} <= logged
-    assert {"gt.precision", "gt.band_1.00.precision",
-            "cmp.best_single.precision_at_ensemble_recall"} <= set(result.metrics)
+    # every metric named pseudo/<k>, none logged with fake steps: histograms and PR curves are tables
+    assert ctx.metrics == []
+    assert {"pseudo/gt.precision", "pseudo/gt.band_1.00.precision", "pseudo/weight_mean", "pseudo/images_per_s",
+            "pseudo/cmp.best_single.precision_at_ensemble_recall"} <= set(result.metrics)
+    assert [k for k in result.metrics if not k.startswith("pseudo/")] == []
     stats = json.loads((out / "report" / "stats.json").read_text())
     assert stats["num_sources"] == 4 and sum(stats["agreement_hist"]) == c["instances"]
+    assert sorted(ctx.tables) == ["report/hist_agreement.json", "report/hist_instances_per_image.json",
+                                  "report/hist_quality.json", "report/hist_weight.json", "report/pr_curves.json"]
+    assert ctx.tables["report/hist_agreement.json"] == {"votes": [1, 2, 3, 4], "instances": stats["agreement_hist"]}
+    assert ctx.tables["report/hist_weight.json"]["instances"] == stats["weight_hist"]
+    assert ctx.tables["report/hist_weight.json"]["weight_from"][:2] == [0.0, 0.1]
+    scores = json.loads((out / "report" / "scores.json").read_text())
+    pr = ctx.tables["report/pr_curves.json"]
+    assert [p for s, p in zip(pr["set"], pr["precision"]) if s == "ensemble"] == [
+        p["precision"] for p in scores["curves"]["ensemble"]]
+    assert sorted(set(pr["set"])) == ["a", "b", "ensemble"]
     for name in ("histograms.png", "pr.png", "scores.json"):
         assert (out / "report" / name).is_file()
-    assert len(list((out / "report" / "samples").glob("*.png"))) == 2
+    drawn = sorted((out / "report" / "samples").glob("*.png"))
+    assert len(drawn) == 2
+    # the samples are logged as images too, each with its colour legend under the picture
+    assert [(key, step) for key, _, step in ctx.images] == [(f"samples/{p.stem}", 0) for p in drawn]
+    for path, (_, rgb, _) in zip(drawn, ctx.images):
+        height = cv2.imread(str(world["unlabeled"] / "images" / f"{path.stem}.png")).shape[0]
+        assert rgb.shape[0] > height
+        strip = rgb[height:]
+        for bgr in (weight_colour(0.0), weight_colour(0.5), weight_colour(1.0), IGNORE_BGR, DROPPED_BGR):
+            assert np.all(strip == np.asarray(bgr[::-1], np.uint8), axis=-1).sum() >= SWATCH * SWATCH, bgr
     assert ctx.artifacts == [(out / "report", None)]  # a folder: logged as report/...
 
 

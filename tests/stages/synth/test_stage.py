@@ -12,6 +12,7 @@ from pycocotools.coco import COCO
 from pydantic import ValidationError
 
 from pipeline.stage import LocalContext
+from stages.dataset.drawing import DONT_CARE_BGR, GT_BGR, SWATCH
 from stages.synth.backgrounds import KINDS, list_backgrounds, make_background, procedural
 from stages.synth.lexicon import BUILTIN_WORDS, load_lexicon, sample_text
 from stages.synth.params import SynthParams
@@ -149,3 +150,17 @@ def test_stage_runs_its_shards_as_ray_tasks(tmp_path, ray_local):
     STAGE.fn(params, {}, out_ray, RayStageContext("synth", "k", 1, 0, None))
     STAGE.fn(params, {}, out_local, LocalContext("synth"))
     assert _files(out_ray) == _files(out_local)
+
+
+def test_a_few_images_of_each_split_are_logged_drawn_with_their_legend(tmp_path):
+    params = SynthParams.model_validate({**TINY, "crops": False})
+    ctx = LocalContext("synth")
+    STAGE.fn(params, {}, tmp_path, ctx)
+    assert [(key, step) for key, _, step in ctx.images] == [
+        *((f"samples/train.train_{i:06d}", 0) for i in (0, 2, 4)),
+        *((f"samples/unlabeled.unlabeled_{i:06d}", 0) for i in (0, 1)),
+        *((f"samples/test.test_{i:06d}", 0) for i in (0, 1, 2))]
+    for _, rgb, _ in ctx.images:
+        assert rgb.shape[0] > 96 and rgb.shape[1] >= 128
+        for bgr in (GT_BGR, DONT_CARE_BGR):  # the legend strip under the 96-px picture
+            assert np.all(rgb[96:] == np.asarray(bgr[::-1], np.uint8), axis=-1).sum() >= SWATCH * SWATCH

@@ -33,15 +33,30 @@ def test_pretrain_then_finetune_through_the_engine_logs_step_metrics(tmp_path):
     client = project.client()
     for stage, steps in (("pretrain", 6), ("finetune", 4)):
         run = runs[stage]
-        losses = client.get_metric_history(run.info.run_id, "train/loss_total")
+        # Points at step > 0 are the loop's; the engine's step-0 copy of the result's final metrics (same
+        # names) is the engine's concern: it leaves out keys the run already has.
+        losses = [m for m in client.get_metric_history(run.info.run_id, "train/loss_total") if m.step > 0]
         assert [m.step for m in losses] == list(range(2, steps + 1, 2))  # logged every 2 steps by rank 0
         assert all(m.value > 0 for m in losses)
         for name in ("train/lr", "train/images_per_s", "train/loss_bce", "train/loss_dice", "train/loss_l1"):
             assert client.get_metric_history(run.info.run_id, name), name
-        hmean = client.get_metric_history(run.info.run_id, "val/hmean")
-        assert [m.step for m in hmean] == [3, 6] if stage == "pretrain" else [3, 4]
-        assert 0.0 <= hmean[-1].value <= 1.0
-        assert "val_hmean" in run.data.metrics and run.data.metrics["count.steps"] == steps
+        hmean = [m for m in client.get_metric_history(run.info.run_id, "val/hmean") if m.step > 0]
+        validated = [3, 6] if stage == "pretrain" else [3, 4]
+        assert [m.step for m in hmean] == validated
+        assert 0.0 <= hmean[-1].value <= 1.0 and run.data.metrics["count.steps"] == steps
+        # one name per value: the result (manifest) uses the names the loop logged, no flat copies on the run
+        result = project.manifest(report, stage)["metrics"]
+        assert {"train/loss_total", "train/lr", "val/hmean", "val/precision", "val/recall"} <= set(result)
+        assert [k for k in result if not k.startswith(("train/", "val/"))] == []
+        assert result["val/hmean"] == hmean[-1].value
+        keys = set(run.data.metrics)
+        flat = {k.split("/", 1)[1] for k in keys if k.startswith("train/")} | {
+            "val_" + k.split("/", 1)[1] for k in keys if k.startswith("val/")}
+        assert keys & flat == set()
+        # a drawn validation sample per logged image key at every validation step
+        images = [f.path for f in client.list_artifacts(run.info.run_id, "images") if f.path.endswith(".png")]
+        assert sorted((p.split("+")[0], int(p.split("+")[2])) for p in images) == sorted(
+            (f"images/samples~val.{i}", step) for i in range(2) for step in validated)
     # finetune started from pretrain's weights, and its output is the models-package checkpoint
     finetune_dir = project.complete_dirs("finetune")[0]
     pretrain_dir = project.complete_dirs("pretrain")[0]
