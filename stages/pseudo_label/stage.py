@@ -232,5 +232,5 @@ def shard_need(params: PseudoLabelParams) -> dict[str, float]:
 
 STAGE = StageDef(name="pseudo_label", fn=run, params=PseudoLabelParams, version="1", outputs=output_names,
                  description="ensemble pseudo-labels (TTA, IoU-vote fusion) with per-instance loss weights",
-                 ray_work=shard_need, headline=("pseudo/gt.hmean", "pseudo/*quality*"),
+                 ray_work=shard_need, headline=("pseudo/gt.hmean", "pseudo/weight_mean", "pseudo/agreement_mean"),
                  describe_dataset=describe_dataset)

@@ -52,8 +52,10 @@ import yaml
 from pydantic import ValidationError
 
 from pipeline.config import ENGINE_KEYS, ConfigError, PipelineConfig, format_errors
+from pipeline.paths import git_commit
 from pipeline.plugins import Plugins
 from pipeline.redact import redact_argv
+from pipeline.run_summary import source_tags
 from pipeline.stage import StageDef
 from stages.train.sweep_space import SweepSpec, check_space, decode, trial_params, tune_space
 from stages.train.sweep_trial import (
@@ -210,7 +212,7 @@ def _run_tuner(options: SweepOptions, stages: Mapping[str, StageDef], config: Pi
     storage = str(storage_path(first.workers.storage_path))
     janitor = ray.remote(num_cpus=0)(PlacementGroupJanitor).remote()
     job = TrialJob(name, options.stage, spec, base, inputs, storage, tracking, tracking.tracking_uri, experiment_id,
-                   sweep_run.run_id, janitor)
+                   sweep_run.run_id, janitor, source_tags(git_commit()))
     # Rungs count training steps. max_t lies past the last step: ASHA stops a trial that reaches max_t at
     # once, which would kill a finished trial before its TorchTrainer.fit() returned.
     steps = first.schedule.steps
@@ -236,10 +238,8 @@ def _run_tuner(options: SweepOptions, stages: Mapping[str, StageDef], config: Pi
 
 
 def _sweep_tags(options: SweepOptions, config: PipelineConfig, name: str, upstream_run: str | None) -> dict[str, str]:
-    from pipeline.paths import git_commit
-
-    tags = {"sweep": name, "stage": options.stage, "space_path": options.space, "config_path": options.config,
-            "config_digest": config.digest(), "command": " ".join(redact_argv(sys.argv))}
+    tags = {**source_tags(git_commit()), "sweep": name, "stage": options.stage, "space_path": options.space,
+            "config_path": options.config, "config_digest": config.digest(), "command": " ".join(redact_argv(sys.argv))}
     for key, value in (("upstream_run_id", upstream_run), ("git_commit", git_commit())):
         if value:
             tags[key] = value

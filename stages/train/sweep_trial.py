@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -48,6 +48,7 @@ class TrialJob:
     experiment_id: str
     sweep_run_id: str
     janitor: Any = None  # PlacementGroupJanitor actor handle
+    run_tags: dict[str, str] = field(default_factory=dict)  # source, user, commit: on every trial run
 
 
 def run_trial(config: dict[str, Any], job: TrialJob) -> None:
@@ -59,9 +60,9 @@ def run_trial(config: dict[str, Any], job: TrialJob) -> None:
     params = trial_params(job.base, job.spec, values, f"stages.{job.stage}")
     run = job.tracking.run(job.tracking.call(
         "start_run", job.experiment_id, f"trial-{trial_id}",
-        {"trial_id": trial_id, "sweep_run_id": job.sweep_run_id, "stage": job.stage, "sweep": job.name,
-         "sweep.values": json.dumps(values, default=str)[:4990]}, job.sweep_run_id))
-    run.log_params(params.model_dump(mode="json"))
+        {**job.run_tags, "trial_id": trial_id, "sweep_run_id": job.sweep_run_id, "stage": job.stage,
+         "sweep": job.name, "sweep.values": json.dumps(values, default=str)[:4990]}, job.sweep_run_id))
+    run.log_params(params.tracking_params({}))
     try:
         fit_trial(params, job, run, trial_id)
     except BaseException as exc:

@@ -10,6 +10,7 @@ import yaml
 
 from pipeline.paths import git_commit
 from stages.registry import STAGES
+from tests.models.test_mlflow_registry import server_store  # noqa: F401 (a fixture: one server per session)
 from tests.pipeline.engine_helpers import Project
 from tests.pipeline.tracked_stages import TRACKED_STAGES
 
@@ -110,3 +111,19 @@ def test_lineage_datasets_have_source_profile_schema_producer_and_models_are_mod
     model = project.client().get_logged_model(model_id)
     assert model.source_run_id == cold.outcomes["modeller"].run_id
     assert all(i.dataset.source for r in runs.values() for i in r.inputs.dataset_inputs)
+
+
+def test_views_through_a_tracking_server(project, server_store):
+    """Against `mlflow server` each worker writes its run directly (no single-writer actor): the cache
+    hit still copies the curve, and the reader still records the model and dataset it read."""
+    project.tracking_uri = server_store
+    cold = project.run()
+    hit = project.run()
+    client = project.client()
+    source, copy = cold.outcomes["curve"].run_id, hit.outcomes["curve"].run_id
+    assert [(m.step, m.value) for m in client.get_metric_history(copy, "curve/x")] == \
+        [(m.step, m.value) for m in client.get_metric_history(source, "curve/x")] == [(1, 1.0), (2, 2.0), (3, 3.0)]
+    reader = client.get_run(hit.outcomes["reader"].run_id)
+    model_id = cold.outcomes["modeller"].manifest["extra"]["mlflow_models"]["model"]
+    assert [m.model_id for m in reader.inputs.model_inputs] == [model_id]
+    assert [i.dataset.name for i in reader.inputs.dataset_inputs] == ["curve.data"]

@@ -62,7 +62,7 @@ def test_dag_on_s3_runs_once_then_hits_cache_and_logs_manifests(tmp_path, ray_lo
 
     client, runs = project.client(), project.child_runs(first.parent_run_id)
     for stage, run in runs.items():
-        assert [f.path for f in client.list_artifacts(run.info.run_id)] == ["manifest.json"]
+        assert [f.path for f in client.list_artifacts(run.info.run_id)] == ["manifest.json", "stage_config.yaml"]
         assert run.data.tags["output_uri"] == f"s3://{BUCKET}/runs/{stage}/{first.outcomes[stage].key}"
     second = project.run()
     assert second.count("hit") == 4 and second.count("done") == 0
