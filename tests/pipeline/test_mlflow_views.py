@@ -4,6 +4,7 @@ Real local Ray, real SQLite MLflow store."""
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 
 import pytest
 import yaml
@@ -21,20 +22,31 @@ GRAPH = {
 }
 
 
+_RUNS: dict = {}  # one cold, one all-cached and one forced run, shared by the tests below (seconds each)
+
+
+@pytest.fixture
+def views(tmp_path_factory, ray_local) -> SimpleNamespace:
+    if not _RUNS:
+        project = Project(tmp_path_factory.mktemp("views"), GRAPH, name="tracked",
+                          registry={**STAGES, **TRACKED_STAGES}, description="Views test: a curve, a model, a reader.")
+        _RUNS.update(project=project, cold=project.run(), cached=project.run(), forced=project.run(force=["curve"]))
+    return SimpleNamespace(**_RUNS)
+
+
 @pytest.fixture
 def project(tmp_path, ray_local):
-    return Project(tmp_path, GRAPH, name="tracked", registry={**STAGES, **TRACKED_STAGES},
-                   description="Views test: a curve, a model, a reader.")
+    return Project(tmp_path, GRAPH, name="tracked", registry={**STAGES, **TRACKED_STAGES})
 
 
 def _parent(project, report):
     return project.client().get_run(report.parent_run_id)
 
 
-def test_cold_cached_and_forced_runs_have_distinct_names_and_descriptions(project):
+def test_cold_cached_and_forced_runs_have_distinct_names_and_descriptions(views):
     commit = git_commit()
     suffix = f" · {commit[:7]}" if commit else ""
-    cold, cached, forced = project.run(), project.run(), project.run(force=["curve"])
+    project, cold, cached, forced = views.project, views.cold, views.cached, views.forced
     names = [_parent(project, r).info.run_name for r in (cold, cached, forced)]
     assert names == [f"tracked · cold{suffix}", "tracked · 3/3 cached", f"tracked · force curve{suffix}"]
     notes = [_parent(project, r).data.tags["mlflow.note.content"] for r in (cold, cached, forced)]
@@ -48,8 +60,8 @@ def test_cold_cached_and_forced_runs_have_distinct_names_and_descriptions(projec
     assert "| 2 | modeller | modeller | cached |" in notes[2]
 
 
-def test_stage_runs_sort_in_dag_order_and_every_run_names_its_source(project):
-    report = project.run()
+def test_stage_runs_sort_in_dag_order_and_every_run_names_its_source(views):
+    project, report = views.project, views.cold
     runs = project.child_runs(report.parent_run_id)
     assert sorted(r.info.run_name for r in runs.values()) == ["01 curve", "02 modeller", "03 reader"]
     for run in [*runs.values(), _parent(project, report)]:
@@ -60,16 +72,15 @@ def test_stage_runs_sort_in_dag_order_and_every_run_names_its_source(project):
     assert experiment.tags["mlflow.experimentKind"] == "custom_model_development"
 
 
-def test_parent_run_carries_headline_metrics(project):
-    report = project.run()
+def test_parent_run_carries_headline_metrics(views):
+    project, report = views.project, views.cold
     metrics = _parent(project, report).data.metrics
     assert metrics["curve/final/y"] == 7.0
     assert sorted(k for k in metrics if not k.startswith("stages_")) == ["curve/final/y"]
 
 
-def test_result_metric_already_logged_keeps_its_history_and_cache_hit_copies_it(project):
-    cold = project.run()
-    hit = project.run()
+def test_result_metric_already_logged_keeps_its_history_and_cache_hit_copies_it(views):
+    project, cold, hit = views.project, views.cold, views.cached
     client = project.client()
     history = {r: [(m.step, m.value) for m in client.get_metric_history(r, "curve/x")]
                for r in (cold.outcomes["curve"].run_id, hit.outcomes["curve"].run_id)}
@@ -80,8 +91,8 @@ def test_result_metric_already_logged_keeps_its_history_and_cache_hit_copies_it(
     assert {"curve/x", "final/y", "duration_s"} <= source_keys
 
 
-def test_params_are_short_scalars_and_the_whole_section_is_an_artifact(project, tmp_path):
-    report = project.run()
+def test_params_are_short_scalars_and_the_whole_section_is_an_artifact(views, tmp_path):
+    project, report = views.project, views.cold
     client = project.client()
     run = project.child_runs(report.parent_run_id)["curve"]
     assert run.data.params == {"type": "curve", "chain": "rotate,crop"}  # no None, no setup keys
@@ -92,9 +103,9 @@ def test_params_are_short_scalars_and_the_whole_section_is_an_artifact(project, 
 
 
 @pytest.mark.parametrize("cached", [False, True])
-def test_lineage_datasets_have_source_profile_schema_producer_and_models_are_model_inputs(project, cached):
-    cold = project.run()
-    report = project.run() if cached else cold
+def test_lineage_datasets_have_source_profile_schema_producer_and_models_are_model_inputs(views, cached):
+    project, cold = views.project, views.cold
+    report = views.cached if cached else cold
     runs = project.child_runs(report.parent_run_id)
     reader = project.client().get_run(runs["reader"].info.run_id)  # search results leave model inputs out
     entries = {(i.dataset.name, {t.key: t.value for t in i.tags}["mlflow.data.context"]): i
