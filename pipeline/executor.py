@@ -22,7 +22,6 @@ from pipeline.lineage import log_lineage, stage_lineage
 from pipeline.redact import redact, redact_text
 from pipeline.resources import ResourceLedger, stage_need
 from pipeline.run_params import CONFIG_ARTIFACT
-from pipeline.run_summary import stage_run_name
 from pipeline.stage_task import StageTask, execute_stage
 from pipeline.tracking import RunLogger, TrackingClient
 
@@ -305,6 +304,11 @@ class Executor:
         run.client.call("log_artifact_bytes", run.run_id, CONFIG_ARTIFACT,
                         yaml.safe_dump(redact(section), sort_keys=False).encode(), None)
         return run
+
+
+def stage_run_name(index: int, name: str) -> str:
+    """``03 mixtrain``: the stage runs of a pipeline sort by name in DAG order."""
+    return f"{index:02d} {name}"
 
 
 def _succeeded(ref: Any) -> bool:

@@ -1,5 +1,5 @@
-"""What a pipeline's MLflow runs say about themselves: names, source tags, the parent's description
-table and headline metrics.
+"""What a pipeline's MLflow runs say about themselves: the parent's name, source tags, the parent's
+description table and headline metrics (stage runs are named by the executor, ``stage_run_name``).
 
 A user scanning the runs table must tell a cold run from an all-cached one and a forced one by name,
 see stage runs in DAG order, and read the outcome of a whole pipeline on its parent run without
@@ -11,11 +11,10 @@ import fnmatch
 import getpass
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-if TYPE_CHECKING:  # the executor names its stage runs with stage_run_name
-    from pipeline.dag import Graph
-    from pipeline.executor import Outcome, PlannedStage, RunReport
+from pipeline.dag import Graph
+from pipeline.executor import Outcome, PlannedStage, RunReport
 
 NOTE_TAG = "mlflow.note.content"  # the run description MLflow's UI shows and edits
 # MLflow's UI opens an experiment of this kind on its runs table (not the GenAI traces page).
@@ -59,11 +58,6 @@ def parent_run_name(config_name: str, plan: list[PlannedStage], force: list[str]
     else:
         mode = f"{len(plan) - cached} run, {cached} cached"
     return " · ".join(x for x in (config_name, mode, commit[:7] if commit else None) if x)
-
-
-def stage_run_name(index: int, name: str) -> str:
-    """``03 mixtrain``: the stage runs of a pipeline sort by name in DAG order."""
-    return f"{index:02d} {name}"
 
 
 def headline_metrics(report: RunReport, graph: Graph) -> dict[str, float]:

@@ -121,7 +121,10 @@ def test_lineage_datasets_have_source_profile_schema_producer_and_models_are_mod
     assert [m.model_id for m in reader.inputs.model_inputs] == [model_id]
     model = project.client().get_logged_model(model_id)
     assert model.source_run_id == cold.outcomes["modeller"].run_id
-    assert all(i.dataset.source for r in runs.values() for i in r.inputs.dataset_inputs)
+    every = [i for r in runs.values() for i in r.inputs.dataset_inputs]
+    assert len(every) == 2  # curve's output, and the reader's input
+    assert all(json.loads(i.dataset.source)["uri"] and {t.key for t in i.tags} >= {"producer.stage", "producer.run_id"}
+               for i in every)
 
 
 def test_views_through_a_tracking_server(project, server_store):
