@@ -94,15 +94,16 @@ def ensure_registered_model(client: MlflowClient, name: str, description: str = 
 
 def register_version(client: MlflowClient, name: str, source: str, run_id: str | None, tags: dict[str, Any],
                      benchmark: str | None, description: str = "", candidate_alias: str = CANDIDATE,
-                     champion_alias: str = CHAMPION) -> Registration:
-    """Create a version of ``name`` from an artifact folder, alias it ``candidate_alias`` and promote it
-    to ``champion_alias`` when it beats the champion on ``benchmark`` (see the module docstring)."""
+                     champion_alias: str = CHAMPION, model_id: str | None = None) -> Registration:
+    """Create a version of ``name`` from ``source`` (``models:/<model_id>`` of a logged model, or an
+    artifact folder), alias it ``candidate_alias`` and promote it to ``champion_alias`` when it beats the
+    champion on ``benchmark`` (see the module docstring)."""
     ensure_registered_model(client, name)
     clean = {k: _tag_value(v) for k, v in tags.items() if v is not None}
     # Decide first, so the version is created with its decision tags (fewer round trips to a server).
     result = compare_with_champion(client, name, clean, benchmark, champion_alias)
     mv = client.create_model_version(name, source=source, run_id=run_id, tags={**clean, **_decision_tags(result)},
-                                     description=description or None)
+                                     description=description or None, model_id=model_id)
     result.version, result.source, result.run_id = str(mv.version), source, run_id or ""
     result.aliases = [candidate_alias] + ([champion_alias] if result.decision == "promoted" else [])
     for alias in result.aliases:
