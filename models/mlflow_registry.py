@@ -3,10 +3,10 @@
 Shared by the register stage and the train stage's sweep (both register a checkpoint as a model version);
 resolving a ``models:/`` URI is the engine's (``pipeline.model_uris``).
 
-A registered version's source is the ``model/`` artifact folder (holding ``checkpoint.pt``) of the
-MLflow run that logged it: ``mlflow.register_model("runs:/...")`` cannot be used for it, since in
-MLflow 3 it looks for a *logged model* and a plain artifact is none, so versions are created with
-``MlflowClient.create_model_version(name, source=<artifact uri>, run_id=...)``.
+A registered version is an MLflow *logged model* (``models.pyfunc``: a pyfunc model holding the slim
+checkpoint), created with ``MlflowClient.create_model_version(name, source=<the logged model's artifact
+location>, run_id=<the run that logged it>, model_id=...)``; the logged model's ``mlflow.modelVersions``
+tag records the version (what MLflow's UI follows; a SQL registry keeps no model id on the version).
 
 Every new version gets the alias ``candidate``. ``champion`` moves to it only when its value of the
 benchmark metric (``metric.<benchmark>`` tag, e.g. ``metric.test.hmean``) is strictly higher than the
@@ -105,10 +105,23 @@ def register_version(client: MlflowClient, name: str, source: str, run_id: str |
     mv = client.create_model_version(name, source=source, run_id=run_id, tags={**clean, **_decision_tags(result)},
                                      description=description or None, model_id=model_id)
     result.version, result.source, result.run_id = str(mv.version), source, run_id or ""
+    if model_id:
+        link_logged_model(client, model_id, name, result.version)
     result.aliases = [candidate_alias] + ([champion_alias] if result.decision == "promoted" else [])
     for alias in result.aliases:
         client.set_registered_model_alias(name, alias, result.version)
     return result
+
+
+def link_logged_model(client: MlflowClient, model_id: str, name: str, version: str) -> None:
+    """Record the version on its logged model (tag ``mlflow.modelVersions``, as ``mlflow.register_model``
+    does): MLflow's UI shows the link from that tag, and a SQL registry keeps no model id on the version."""
+    from mlflow.utils.mlflow_tags import MLFLOW_MODEL_VERSIONS
+
+    known = json.loads(client.get_logged_model(model_id).tags.get(MLFLOW_MODEL_VERSIONS) or "[]")
+    entry = {"name": name, "version": str(version)}
+    if entry not in known:
+        client.set_logged_model_tags(model_id, {MLFLOW_MODEL_VERSIONS: json.dumps([*known, entry])})
 
 
 def compare_with_champion(client: MlflowClient, name: str, tags: dict[str, str], benchmark: str | None,

@@ -252,7 +252,8 @@ def still_registered(manifest: dict[str, Any], tracking_uri: str | None) -> bool
             return False
         raise
     # The same version number made from another run or logged model (after a wipe) is another model.
-    if extra.get("model_id") and getattr(version, "model_id", None) != extra["model_id"]:
+    # (A SQL registry does not keep a version's model_id; its source, the logged model's folder, names it.)
+    if extra.get("model_id") and extra["model_id"] not in (version.source or ""):
         return False
     expected_run = extra.get("source_run_id") or manifest.get("run_id")
     return expected_run is None or version.run_id == expected_run
