@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import pytest
 import torch
 
@@ -279,7 +280,12 @@ def test_pipeline_trains_from_the_champion_and_registers_its_result(tmp_path, ra
     version = client.get_model_version(name, "2")
     runs = project.child_runs(report.parent_run_id)
     parent = client.get_run(report.parent_run_id)
-    assert version.run_id == runs["register"].info.run_id
+    # The version is the train stage's logged model: its run is the training run, linked to the evaluation.
+    assert version.run_id == runs["train"].info.run_id
+    assert version.tags["eval_run_id"] == runs["evaluate"].info.run_id
+    assert version.tags["register_run_id"] == runs["register"].info.run_id
+    model_id = project.manifest(report, "train")["extra"]["mlflow_models"]["model"]
+    assert client.get_logged_model(model_id).source_run_id == runs["train"].info.run_id and model_id in version.source
     assert version.tags["config_digest"] == parent.data.tags["config_digest"]
     assert version.tags["pipeline_run_id"] == report.parent_run_id
     synth_out = project.manifest(report, "synth")["outputs"]
@@ -288,4 +294,11 @@ def test_pipeline_trains_from_the_champion_and_registers_its_result(tmp_path, ra
     assert float(version.tags["metric.test.hmean"]) == project.manifest(report, "evaluate")["metrics"]["test.hmean"]
     assert version.tags["model.step"] == "2"
     assert version.tags["champion.decision"] in ("promoted", "kept") and version.tags["champion.compared_with"] == "1"
-    assert {f.path for f in client.list_artifacts(version.run_id, "model")} == {"model/checkpoint.pt"}
+    # It loads with MLflow alone and predicts what the project's own inference does.
+    from tests.models.test_pyfunc import as_b64, project_polygons, write_images
+
+    images = write_images(tmp_path / "images")
+    mlflow.set_tracking_uri(project.tracking_uri)
+    got = mlflow.pyfunc.load_model(f"models:/{name}/2").predict(pd.DataFrame({"image": as_b64(images)}))
+    trained = tmp_path / "artifacts" / "train" / project.manifest(report, "train")["key"] / "model" / "checkpoint.pt"
+    assert got == project_polygons(trained, images, {})
