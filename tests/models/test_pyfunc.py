@@ -237,3 +237,17 @@ def test_unknown_inference_setting_lists_the_valid_ones(tmp_path):
     save_tiny_checkpoint(tmp_path)
     with pytest.raises(KeyError, match="unknown inference setting.*'size'.*valid: box_thresh, image_size"):
         pyfunc.save(tmp_path / "checkpoint.pt", tmp_path / "m", {"size": 64})
+
+
+def test_register_output_stays_valid_only_while_the_registry_holds_that_model(registered):
+    from stages.register.stage import still_registered
+
+    reg = registered["registration"]
+    manifest = {"run_id": "the-register-run", "extra": {"name": registered["name"], "version": reg["version"],
+                                                        "model_id": reg["model_id"],
+                                                        "source_run_id": registered["train_run"]}}
+    assert still_registered(manifest, registered["store"]) is True
+    other_model = {**manifest, "extra": {**manifest["extra"], "model_id": "m-0123456789abcdef"}}
+    assert still_registered(other_model, registered["store"]) is False
+    other_run = {**manifest, "extra": {**manifest["extra"], "source_run_id": registered["eval_run"]}}
+    assert still_registered(other_run, registered["store"]) is False
