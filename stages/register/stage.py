@@ -15,14 +15,16 @@ What is registered is an MLflow model (``models.pyfunc``: loadable with ``mlflow
 servable with ``mlflow models serve``; ``models.load`` reads its checkpoint too):
 
 - the train stage's logged model, when the model input's manifest names one
-  (``extra.mlflow_models.<output>``) and it exists in this tracking store with the same checkpoint: the
-  version's source is ``models:/<model id>`` and its run is the **training run**;
+  (``extra.mlflow_models.<output>``) and it exists, finished, in this tracking store with the same
+  checkpoint: the version's ``model_id`` is that model, its source the model's artifact folder, and its
+  run the **training run**;
 - otherwise (an output trained before models were logged, a cache hit made against another store, a
   direct call) the stage saves and logs the model on its own run (under the engine the stage's run, else
   a run it creates), and registers that.
 
 The version links to its evaluation: tag ``eval_run_id`` (the evaluate stage's run, from the report's
-manifest) and a line in its description. It is also tagged with:
+manifest) and a line in its description; ``register_run_id`` names the run that registered it. It is
+also tagged with:
 
 - ``metric.<name>``: every evaluation metric (from ``eval``);
 - ``dataset.<stage>.<output>``: the content digest of every dataset upstream of the model and the
@@ -74,9 +76,7 @@ def run(params: RegisterParams, inputs: dict[str, Path], out_dir: Path, ctx: Sta
         _log_own_model(ctx, tracking_uri, stage_run_id, checkpoint), stage_run_id)
     eval_run_id = producing_run(Path(inputs["eval"])) if "eval" in inputs else None
     tags = {**registry.version_tags(checkpoint, sha), **registry.metric_tags(metrics),
-            **run_context_tags(client, client.get_run(stage_run_id)),
-            **registry.lineage_digests([Path(p) for p in inputs.values()]),
-            **(registry.evaluation_tags(Path(inputs["eval"]), protocol) if "eval" in inputs else {}),
+            **run_context_tags(client, client.get_run(stage_run_id)), **_lineage_tags(inputs, protocol),
             "register_run_id": stage_run_id, "eval_run_id": eval_run_id}
     # The logged model's storage location, not models:/<id>: MLflow's SQLite registry resolves a models:/
     # source through the process-wide tracking URI, which under Ray is not this store. model_id links them.
@@ -92,6 +92,14 @@ def run(params: RegisterParams, inputs: dict[str, Path], out_dir: Path, ctx: Sta
                        artifacts=[OUTPUT], datasets=[],
                        extra={"name": reg.name, "version": reg.version, "decision": reg.decision,
                               "aliases": reg.aliases, "model_id": model_id, "source_run_id": source_run_id})
+
+
+def _lineage_tags(inputs: dict[str, Path], protocol: str | None) -> dict[str, str]:
+    """Upstream dataset digests, and how the evaluation scored the model (when there is one)."""
+    from models import mlflow_registry as registry
+
+    tags = registry.lineage_digests([Path(p) for p in inputs.values()])
+    return {**tags, **registry.evaluation_tags(Path(inputs["eval"]), protocol)} if "eval" in inputs else tags
 
 
 def upstream_logged_model(client: Any, model_input: Path, sha: str, logger: Any) -> tuple[str, str] | None:

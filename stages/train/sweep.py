@@ -28,8 +28,9 @@ How it runs:
    rule of Tune's own "Current best trial" line (and of ``ResultGrid.get_best_result(scope="last")``),
    so the table, the summary line, ``best_config.yaml`` and the registered model name the same trial,
    value and step. Its full config is written as YAML (``best_config.yaml``, runnable with
-   ``pipeline/run.py``), its model logged on its run and, with ``register_as:``, registered
-   (``models.mlflow_registry``).
+   ``pipeline/run.py``), its model logged on its run (an MLflow pyfunc model, ``models.pyfunc``, and the
+   full checkpoint as the artifact ``checkpoint/checkpoint.pt``) and, with ``register_as:``, that logged
+   model registered (``models.mlflow_registry``).
 
 Outputs land in ``--out`` (default ``<project home>/sweeps/<sweep name>``): ``best_config.yaml``,
 ``best_model/checkpoint.pt``, ``trials.csv``, ``space.yaml``; the sweep run holds them as artifacts.
@@ -331,7 +332,9 @@ def _conclude(options: SweepOptions, stages: Mapping[str, StageDef], config: Pip
     registration = None
     if best.get("run_id"):
         best_run = tracking.run(best["run_id"])
-        best_run.log_artifact(model, "model")
+        # The full checkpoint (optimizer state too, to resume from) beside the logged model: not under
+        # "model/", which MLflow 3 lists as the run's logged model called "model".
+        best_run.log_artifact(model, "checkpoint")
         model_id = log_best_model(best_run, model, params, name, best["trial_id"])
         if spec.register_as:
             registration = register_best(tracking.tracking_uri, spec, best, model, inputs, digest, name, model_id)
