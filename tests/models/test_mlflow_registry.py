@@ -302,3 +302,16 @@ def test_pipeline_trains_from_the_champion_and_registers_its_result(tmp_path, ra
     got = mlflow.pyfunc.load_model(f"models:/{name}/2").predict(pd.DataFrame({"image": as_b64(images)}))
     trained = tmp_path / "artifacts" / "train" / project.manifest(report, "train")["key"] / "model" / "checkpoint.pt"
     assert got == project_polygons(trained, images, {})
+
+    # Against another store (seeded with the same champion, so the train stage's key is the same) train and
+    # evaluate are cache hits whose logged model that store lacks: register logs the model on its own run.
+    project.tracking_uri = f"sqlite:///{tmp_path / 'other.db'}"
+    (tmp_path / "seed-out").mkdir()
+    register_run(RegisterParams(name=name, benchmark_metric="test.hmean", tracking_uri=project.tracking_uri), seeded,
+                 tmp_path / "seed-out", LocalContext("register"))
+    again = project.run()
+    assert [again.outcomes[s].status for s in ("train", "evaluate", "register")] == ["hit", "hit", "done"]
+    other = registry.registry_client(project.tracking_uri).get_model_version(name, "2")
+    assert other.run_id == project.child_runs(again.parent_run_id)["register"].info.run_id
+    mlflow.set_tracking_uri(project.tracking_uri)
+    assert mlflow.pyfunc.load_model(f"models:/{name}/2").predict(pd.DataFrame({"image": as_b64(images)})) == got
