@@ -1,6 +1,6 @@
 """The MLflow model registry: register a trained detector, move its aliases, show what is registered.
 
-Shared by the register stage and the train stage's sweep (both register a checkpoint as a model version);
+Shared by the register stage and the train stage's sweep (both register a logged MLflow model as a version);
 resolving a ``models:/`` URI is the engine's (``pipeline.model_uris``).
 
 A registered version is an MLflow *logged model* (``models.pyfunc``: a pyfunc model holding the slim
