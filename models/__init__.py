@@ -12,6 +12,7 @@ Public API::
     models.load(uri) -> nn.Module                # eval mode; path, file://, runs:/, models:/
     models.load_predictor(uri, device) -> the task's predictor for a checkpoint
     models.load_checkpoint(uri) -> dict          # everything, for resuming
+    models.pyfunc.save(checkpoint, folder)       # an MLflow pyfunc model (mlflow.pyfunc.load_model, models serve)
 
 Names are imported on first use, so ``from models.detection.db_postprocess import postprocess`` works
 in a process that never imports torch.

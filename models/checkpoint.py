@@ -12,7 +12,9 @@ Contents (all loadable with ``torch.load(weights_only=True)``, so loading runs n
 
 ``load(uri)`` gives an eval-mode module with no training code involved; ``load_checkpoint(uri)``
 gives the whole object for resuming. A URI is a local path, a ``file://`` URI, or an MLflow
-``runs:/`` / ``models:/`` URI (downloaded with MLflow); a folder means its ``checkpoint.pt``.
+``runs:/`` / ``models:/`` URI (downloaded with MLflow); a folder means its ``checkpoint.pt``, and an
+MLflow model folder (``models.pyfunc``) the slim checkpoint among its artifacts (weights and config
+only: ``slim``).
 """
 from __future__ import annotations
 
@@ -31,6 +33,7 @@ from models.build import build_model, validate_config
 FORMAT = "scenetext-checkpoint"
 VERSION = 1
 CHECKPOINT_FILE = "checkpoint.pt"
+PYFUNC_CHECKPOINT = f"artifacts/{CHECKPOINT_FILE}"  # where an MLflow model folder keeps its checkpoint
 MLFLOW_SCHEMES = ("runs", "models")
 
 
@@ -104,6 +107,12 @@ def save_checkpoint(path: str | Path, model_config: dict, model: nn.Module, **kw
     return path
 
 
+def slim(ckpt: dict[str, Any]) -> dict[str, Any]:
+    """The checkpoint without what only resuming needs (optimizer, scheduler, RNG, extra): what a
+    registered model carries. It loads like any checkpoint; a train stage can start from it."""
+    return {**ckpt, "optimizer": None, "scheduler": None, "rng": None, "extra": {}}
+
+
 def resolve_uri(uri: str | Path) -> Path:
     """Local checkpoint file for a path, ``file://`` URI, or MLflow ``runs:/`` / ``models:/`` URI."""
     text = str(uri)
@@ -121,6 +130,8 @@ def resolve_uri(uri: str | Path) -> Path:
                          "use a path, file://, runs:/ or models:/")
     else:
         path = Path(text)
+    if path.is_dir() and not (path / CHECKPOINT_FILE).is_file() and (path / PYFUNC_CHECKPOINT).is_file():
+        path = path / PYFUNC_CHECKPOINT  # a registered MLflow model (models.pyfunc)
     if path.is_dir():
         if not (path / CHECKPOINT_FILE).is_file():
             found = sorted(p.name for p in path.iterdir())[:20]

@@ -1,12 +1,12 @@
 """The MLflow model registry: register a trained detector, move its aliases, show what is registered.
 
-Shared by the register stage and the train stage's sweep (both register a checkpoint as a model version);
+Shared by the register stage and the train stage's sweep (both register a logged MLflow model as a version);
 resolving a ``models:/`` URI is the engine's (``pipeline.model_uris``).
 
-A registered version's source is the ``model/`` artifact folder (holding ``checkpoint.pt``) of the
-MLflow run that logged it: ``mlflow.register_model("runs:/...")`` cannot be used for it, since in
-MLflow 3 it looks for a *logged model* and a plain artifact is none, so versions are created with
-``MlflowClient.create_model_version(name, source=<artifact uri>, run_id=...)``.
+A registered version is an MLflow *logged model* (``models.pyfunc``: a pyfunc model holding the slim
+checkpoint), created with ``MlflowClient.create_model_version(name, source=<the logged model's artifact
+location>, run_id=<the run that logged it>, model_id=...)``; the logged model's ``mlflow.modelVersions``
+tag records the version (what MLflow's UI follows; a SQL registry keeps no model id on the version).
 
 Every new version gets the alias ``candidate``. ``champion`` moves to it only when its value of the
 benchmark metric (``metric.<benchmark>`` tag, e.g. ``metric.test.hmean``) is strictly higher than the
@@ -94,20 +94,34 @@ def ensure_registered_model(client: MlflowClient, name: str, description: str = 
 
 def register_version(client: MlflowClient, name: str, source: str, run_id: str | None, tags: dict[str, Any],
                      benchmark: str | None, description: str = "", candidate_alias: str = CANDIDATE,
-                     champion_alias: str = CHAMPION) -> Registration:
-    """Create a version of ``name`` from an artifact folder, alias it ``candidate_alias`` and promote it
-    to ``champion_alias`` when it beats the champion on ``benchmark`` (see the module docstring)."""
+                     champion_alias: str = CHAMPION, model_id: str | None = None) -> Registration:
+    """Create a version of ``name`` from ``source`` (``models:/<model_id>`` of a logged model, or an
+    artifact folder), alias it ``candidate_alias`` and promote it to ``champion_alias`` when it beats the
+    champion on ``benchmark`` (see the module docstring)."""
     ensure_registered_model(client, name)
     clean = {k: _tag_value(v) for k, v in tags.items() if v is not None}
     # Decide first, so the version is created with its decision tags (fewer round trips to a server).
     result = compare_with_champion(client, name, clean, benchmark, champion_alias)
     mv = client.create_model_version(name, source=source, run_id=run_id, tags={**clean, **_decision_tags(result)},
-                                     description=description or None)
+                                     description=description or None, model_id=model_id)
     result.version, result.source, result.run_id = str(mv.version), source, run_id or ""
+    if model_id:
+        link_logged_model(client, model_id, name, result.version)
     result.aliases = [candidate_alias] + ([champion_alias] if result.decision == "promoted" else [])
     for alias in result.aliases:
         client.set_registered_model_alias(name, alias, result.version)
     return result
+
+
+def link_logged_model(client: MlflowClient, model_id: str, name: str, version: str) -> None:
+    """Record the version on its logged model (tag ``mlflow.modelVersions``, as ``mlflow.register_model``
+    does): MLflow's UI shows the link from that tag, and a SQL registry keeps no model id on the version."""
+    from mlflow.utils.mlflow_tags import MLFLOW_MODEL_VERSIONS
+
+    known = json.loads(client.get_logged_model(model_id).tags.get(MLFLOW_MODEL_VERSIONS) or "[]")
+    entry = {"name": name, "version": str(version)}
+    if entry not in known:
+        client.set_logged_model_tags(model_id, {MLFLOW_MODEL_VERSIONS: json.dumps([*known, entry])})
 
 
 def compare_with_champion(client: MlflowClient, name: str, tags: dict[str, str], benchmark: str | None,

@@ -43,15 +43,41 @@ class Architecture:
 
 
 @dataclass(frozen=True)
+class Serving:
+    """How a task's predictor answers a request of its MLflow model (``models.pyfunc``).
+
+    defaults: the inference settings (plain JSON values) a saved model uses unless the saver overrides
+        them, e.g. detection's input size and decode thresholds; they are recorded with the model.
+    predict(predictor, images, settings) -> one dict per image: ``images`` are (H, W, 3) uint8 RGB arrays,
+        each result holds plain lists and numbers only (it goes to JSON unchanged).
+    output_example: one image's result, for the model's signature (detection: polygons and scores; a
+        recognizer would give strings and scores).
+    """
+
+    defaults: dict[str, Any]
+    predict: Callable[[Any, list[Any], dict[str, Any]], list[dict[str, Any]]]
+    output_example: dict[str, Any]
+
+    def settings(self, overrides: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The defaults with ``overrides`` applied; an unknown setting raises and lists the valid ones."""
+        unknown = sorted(set(overrides or {}) - set(self.defaults))
+        if unknown:
+            raise KeyError(f"unknown inference setting(s) {unknown}; valid: {', '.join(sorted(self.defaults))}")
+        return {**self.defaults, **(overrides or {})}
+
+
+@dataclass(frozen=True)
 class Task:
-    """A model family: its architectures by name, its metrics by name (the first is the default), and
+    """A model family: its architectures by name, its metrics by name (the first is the default),
     ``predictor(module, config, device, **identity)``: wraps a built model (eval mode, on ``device``) in
-    the task's predictor; ``identity`` (uri, sha256, step) says which checkpoint it is."""
+    the task's predictor (``identity``: uri, sha256, step say which checkpoint it is), and ``serving``:
+    how that predictor answers requests of an MLflow model (None: the task cannot be saved as one)."""
 
     name: str
     architectures: dict[str, Architecture]
     metrics: dict[str, Callable[..., Any]]
     predictor: Callable[..., Any]
+    serving: Serving | None = None
 
     @property
     def default_metric(self) -> str:

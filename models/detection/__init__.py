@@ -3,7 +3,8 @@
 - ``dbnet``: DBNet (``dbnet.py`` the network, ``db_loss`` / ``db_targets`` / ``db_postprocess`` its
   training loss, targets and decoding, ``dbnet_spec`` its registration);
 - metrics: ``protocols.PROTOCOLS`` (icdar15, deteval, pascal);
-- predictor: ``predictor.Detector`` (preprocess -> forward -> decode, batched, any device).
+- predictor: ``predictor.Detector`` (preprocess -> forward -> decode, batched, any device);
+- serving: ``serving.SERVING`` (what its MLflow model answers: polygons and scores per image).
 
 To add a detector: its network file, a ``*_spec.py`` with its ``Architecture``, one line in
 ``ARCHITECTURES`` below, configs and tests.
@@ -12,6 +13,7 @@ from __future__ import annotations
 
 from models.detection.dbnet_spec import DBNET
 from models.detection.protocols import PROTOCOLS
+from models.detection.serving import SERVING
 from models.task import Task
 
 ARCHITECTURES = {arch.name: arch for arch in (DBNET,)}
@@ -26,4 +28,5 @@ def _predictor(module, config, device, **identity):
     return Detector(module, typed, arch, device, **identity)
 
 
-TASK = Task(name="detection", architectures=ARCHITECTURES, metrics=PROTOCOLS, predictor=_predictor)
+TASK = Task(name="detection", architectures=ARCHITECTURES, metrics=PROTOCOLS, predictor=_predictor,
+            serving=SERVING)

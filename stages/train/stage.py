@@ -3,7 +3,10 @@
 Pretrain, mixtrain and finetune are three entries of this one stage type, chained by their inputs:
 each gets the previous one's ``model`` output as ``init``. Output ``model``: ``model/checkpoint.pt``,
 the models package's checkpoint object (config, weights, optimizer, scheduler, step, RNG), loadable
-with ``models.load``.
+with ``models.load``. The final model is also logged on the stage's MLflow run as an MLflow model
+(``models.pyfunc``: loadable with ``mlflow.pyfunc.load_model``, inference settings from ``validation``
+when it is set, else the task's defaults); its id is the manifest's ``extra.mlflow_models.model``, which
+the register stage registers.
 
 Resources: the stage task itself only waits on ``trainer.fit()``; the Ray Train workers reserve the
 CPUs/GPUs (``workers.cpus_each``, ``workers.use_gpu``). Configs therefore give train stages
@@ -26,6 +29,7 @@ the artifact root (and ``workers.storage_path``) must be on a file system every 
 from __future__ import annotations
 
 import shutil
+import tempfile
 from pathlib import Path
 from typing import Any, Sequence
 
@@ -76,14 +80,34 @@ def run(params: TrainParams, inputs: dict[str, Path], out_dir: Path, ctx: StageC
                            f"expected {params.schedule.steps}")
     metrics = mlflow_metrics(final["extra"].get("metrics", {}))  # the names the loop logged: train/*, val/*
     resumes = list(final["extra"].get("resumes", []))
+    logged = log_mlflow_model(params, target / CHECKPOINT_FILE, ctx)
     return StageResult(
         outputs={"model": MODEL_DIR},
         counts={"steps": params.schedule.steps, "resumes": len(resumes)},
         metrics=metrics,
         datasets=[],
         extra={"ray_run": name, "storage_path": str(storage), "resumed_at_steps": resumes,
-               "model_config": final["model_config"]},
+               "model_config": final["model_config"], **({"mlflow_models": logged} if logged else {})},
     )
+
+
+def log_mlflow_model(params: TrainParams, checkpoint: Path, ctx: StageContext) -> dict[str, str]:
+    """Log the final checkpoint as an MLflow model of the stage's run (saved in a temporary folder, not
+    in the output); ``{"model": logged model id}``, or {} when tracking is off."""
+    from models import pyfunc
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / MODEL_DIR
+        info = pyfunc.save(checkpoint, folder, serving_settings(params))
+        model_id = ctx.log_model("model", folder, tags={"stage": ctx.stage_name, "cache_key": ctx.key}, params=info)
+    return {"model": model_id} if model_id else {}
+
+
+def serving_settings(params: TrainParams) -> dict[str, Any]:
+    """The logged model's inference settings: how validation judged it, when the stage validates."""
+    if params.validation is None:
+        return {}
+    return {"image_size": params.validation.size, **params.validation.postprocess.model_dump()}
 
 
 def make_loop(params: TrainParams, inputs: dict[str, Path], init: Path | None, tracking: Any,

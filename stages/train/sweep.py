@@ -28,8 +28,9 @@ How it runs:
    rule of Tune's own "Current best trial" line (and of ``ResultGrid.get_best_result(scope="last")``),
    so the table, the summary line, ``best_config.yaml`` and the registered model name the same trial,
    value and step. Its full config is written as YAML (``best_config.yaml``, runnable with
-   ``pipeline/run.py``), its model logged on its run and, with ``register_as:``, registered
-   (``models.mlflow_registry``).
+   ``pipeline/run.py``), its model logged on its run (an MLflow pyfunc model, ``models.pyfunc``, and the
+   full checkpoint as the artifact ``checkpoint/checkpoint.pt``) and, with ``register_as:``, that logged
+   model registered (``models.mlflow_registry``).
 
 Outputs land in ``--out`` (default ``<project home>/sweeps/<sweep name>``): ``best_config.yaml``,
 ``best_model/checkpoint.pt``, ``trials.csv``, ``space.yaml``; the sweep run holds them as artifacts.
@@ -330,9 +331,13 @@ def _conclude(options: SweepOptions, stages: Mapping[str, StageDef], config: Pip
     shutil.copy2(Path(best["checkpoint_path"]) / CHECKPOINT_FILE, model)
     registration = None
     if best.get("run_id"):
-        tracking.run(best["run_id"]).log_artifact(model, "model")
+        best_run = tracking.run(best["run_id"])
+        # The full checkpoint (optimizer state too, to resume from) beside the logged model: not under
+        # "model/", which MLflow 3 lists as the run's logged model called "model".
+        best_run.log_artifact(model, "checkpoint")
+        model_id = log_best_model(best_run, model, params, name, best["trial_id"])
         if spec.register_as:
-            registration = register_best(tracking.tracking_uri, spec, best, model, inputs, digest, name)
+            registration = register_best(tracking.tracking_uri, spec, best, model, inputs, digest, name, model_id)
     for file in ("space.yaml", "trials.csv", "best_config.yaml"):
         sweep_run.log_artifact(out_dir / file)
     sweep_run.log_metrics({f"best.{spec.metric}": float(best[spec.metric]),
@@ -359,9 +364,23 @@ def _how_it_ended(trial: dict[str, Any]) -> str:
     return f"completed, step {trial['step']}"
 
 
+def log_best_model(best_run: Any, checkpoint: Path, params: Any, sweep: str, trial_id: str) -> str:
+    """Log the best trial's checkpoint as an MLflow model (``models.pyfunc``) of its run, as a train stage
+    logs its own; returns the logged model's id."""
+    import tempfile
+
+    from models import pyfunc
+    from stages.train.stage import serving_settings
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "model"
+        info = pyfunc.save(checkpoint, folder, serving_settings(params))
+        return best_run.log_model("model", folder, tags={"sweep": sweep, "trial_id": trial_id}, params=info)
+
+
 def register_best(tracking_uri: str, spec: SweepSpec, best: dict[str, Any], model: Path, inputs: dict[str, str],
-                  config_digest: str, name: str) -> Any:
-    """Register the best trial's model (logged as ``model/`` on its run) under ``spec.register_as``."""
+                  config_digest: str, name: str, model_id: str) -> Any:
+    """Register the best trial's logged MLflow model (``model_id``, of its run) under ``spec.register_as``."""
     from models import mlflow_registry as registry
     from pipeline.artifacts import file_sha256
     from pipeline.paths import git_commit
@@ -371,9 +390,11 @@ def register_best(tracking_uri: str, spec: SweepSpec, best: dict[str, Any], mode
             **registry.lineage_digests([Path(p) for p in inputs.values()]),
             "config_digest": config_digest, "git_commit": git_commit(), "sweep": name, "trial_id": best["trial_id"],
             "sweep.step": best["step"], "sweep.trial_status": best["status"]}
-    source = f"{client.get_run(best['run_id']).info.artifact_uri.rstrip('/')}/model"
+    # The logged model's folder as the source (see the register stage: a models:/<id> source would be
+    # resolved through the process-wide tracking URI).
+    source = client.get_logged_model(model_id).artifact_location
     return registry.register_version(client, spec.register_as, source, best["run_id"], tags, spec.benchmark_metric,
-                                     description=f"best trial of sweep {name}")
+                                     description=f"best trial of sweep {name}", model_id=model_id)
 
 
 def write_trials_csv(path: Path, trials: list[dict[str, Any]], spec: SweepSpec) -> None:

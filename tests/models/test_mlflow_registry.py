@@ -12,6 +12,7 @@ import uuid
 from pathlib import Path
 
 import mlflow
+import pandas as pd
 import pytest
 import torch
 
@@ -185,7 +186,10 @@ def test_models_uris_resolve_to_the_registered_checkpoint(store, tmp_path):
     # A train stage's `init: models:/NAME@champion` resolves in the pipeline's store (set from the stage's run).
     mlflow.set_tracking_uri(f"sqlite:///{tmp_path / 'elsewhere.db'}")
     init = resolve_init(f"models:/{name}@champion", {}, store)
-    assert registry_sha(init) == registry_sha(tmp_path / "art4" / "finetune" / "t4" / "model" / "checkpoint.pt")
+    # A registered model carries the slim checkpoint: the same weights, no optimizer state.
+    slim = load_checkpoint(init)
+    state = slim["state_dict"]
+    assert all(torch.equal(state[k], expected["1"][k]) for k in expected["1"]) and slim["optimizer"] is None
     version = registry.registry_client(store).get_model_version(name, "1")
     assert version.source.startswith("mlflow-artifacts:/" if store.startswith("http") else "file://")
 
@@ -276,7 +280,12 @@ def test_pipeline_trains_from_the_champion_and_registers_its_result(tmp_path, ra
     version = client.get_model_version(name, "2")
     runs = project.child_runs(report.parent_run_id)
     parent = client.get_run(report.parent_run_id)
-    assert version.run_id == runs["register"].info.run_id
+    # The version is the train stage's logged model: its run is the training run, linked to the evaluation.
+    assert version.run_id == runs["train"].info.run_id
+    assert version.tags["eval_run_id"] == runs["evaluate"].info.run_id
+    assert version.tags["register_run_id"] == runs["register"].info.run_id
+    model_id = project.manifest(report, "train")["extra"]["mlflow_models"]["model"]
+    assert client.get_logged_model(model_id).source_run_id == runs["train"].info.run_id and model_id in version.source
     assert version.tags["config_digest"] == parent.data.tags["config_digest"]
     assert version.tags["pipeline_run_id"] == report.parent_run_id
     synth_out = project.manifest(report, "synth")["outputs"]
@@ -285,4 +294,24 @@ def test_pipeline_trains_from_the_champion_and_registers_its_result(tmp_path, ra
     assert float(version.tags["metric.test.hmean"]) == project.manifest(report, "evaluate")["metrics"]["test.hmean"]
     assert version.tags["model.step"] == "2"
     assert version.tags["champion.decision"] in ("promoted", "kept") and version.tags["champion.compared_with"] == "1"
-    assert {f.path for f in client.list_artifacts(version.run_id, "model")} == {"model/checkpoint.pt"}
+    # It loads with MLflow alone and predicts what the project's own inference does.
+    from tests.models.test_pyfunc import as_b64, project_polygons, write_images
+
+    images = write_images(tmp_path / "images")
+    mlflow.set_tracking_uri(project.tracking_uri)
+    got = mlflow.pyfunc.load_model(f"models:/{name}/2").predict(pd.DataFrame({"image": as_b64(images)}))
+    trained = tmp_path / "artifacts" / "train" / project.manifest(report, "train")["key"] / "model" / "checkpoint.pt"
+    assert got == project_polygons(trained, images, {})
+
+    # Against another store (seeded with the same champion, so the train stage's key is the same) train and
+    # evaluate are cache hits whose logged model that store lacks: register logs the model on its own run.
+    project.tracking_uri = f"sqlite:///{tmp_path / 'other.db'}"
+    (tmp_path / "seed-out").mkdir()
+    register_run(RegisterParams(name=name, benchmark_metric="test.hmean", tracking_uri=project.tracking_uri), seeded,
+                 tmp_path / "seed-out", LocalContext("register"))
+    again = project.run()
+    assert [again.outcomes[s].status for s in ("train", "evaluate", "register")] == ["hit", "hit", "done"]
+    other = registry.registry_client(project.tracking_uri).get_model_version(name, "2")
+    assert other.run_id == project.child_runs(again.parent_run_id)["register"].info.run_id
+    mlflow.set_tracking_uri(project.tracking_uri)
+    assert mlflow.pyfunc.load_model(f"models:/{name}/2").predict(pd.DataFrame({"image": as_b64(images)})) == got

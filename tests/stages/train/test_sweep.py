@@ -157,7 +157,11 @@ def check_sweep(result, tracking_uri: str, tmp_path: Path, metric: str) -> Mlflo
     assert version.run_id == result.best["run_id"] and "candidate" in version.aliases
     assert version.tags["trial_id"] == result.best["trial_id"] and version.tags["dataset.synth.train"]
     assert float(version.tags[f"metric.{metric}"]) == pytest.approx(result.best[metric])
-    assert {f.path for f in client.list_artifacts(result.best["run_id"], "model")} == {"model/checkpoint.pt"}
+    assert {f.path for f in client.list_artifacts(result.best["run_id"], "checkpoint")} == {"checkpoint/checkpoint.pt"}
+    # The version is the best run's logged MLflow model (models.pyfunc).
+    logged = client.search_logged_models([experiment], filter_string=f"source_run_id = '{result.best['run_id']}'")
+    assert len(logged) == 1 and logged[0].model_id in version.source
+    assert logged[0].params["checkpoint_sha256"] == version.tags["model.sha256"]
     # The upstream stage ran once, through the engine, not once per trial.
     assert len(list((tmp_path / "artifacts" / "synth").glob("*/_COMPLETE"))) == 1
     return client
