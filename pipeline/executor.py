@@ -276,11 +276,11 @@ class Executor:
 
     def _copy_results(self, run: RunLogger, manifest: dict[str, Any]) -> None:
         """A cache hit's run shows what the run that produced its output showed: that run's metric
-        curves when this store still holds it, else the final numbers of the manifest."""
+        curves and stage-logged params when this store still holds it, else the manifest's numbers."""
         run.set_tags(environment_tags(manifest.get("environment", {})))  # what produced the output
         source = manifest.get("run_id")
         if source and self.tracking.call("has_run", source):
-            self.tracking.call("copy_metric_history", source, run.run_id)
+            self.tracking.call("copy_results", source, run.run_id)
             return
         run.log_metrics({**{f"count.{k}": v for k, v in manifest.get("counts", {}).items()},
                          **manifest.get("metrics", {})})

@@ -158,10 +158,16 @@ class MlflowWriter:
         self.client.log_outputs(run_id, [LoggedModelOutput(model.model_id, step=0)])
         return model.model_id
 
-    def copy_metric_history(self, source_run_id: str, run_id: str) -> list[str]:
-        """Every metric of ``source_run_id``, with its steps, onto ``run_id`` (a cache hit shows the
-        curves of the run that produced its output); returns the keys copied."""
-        keys = sorted(self.client.get_run(source_run_id).data.metrics)
+    def copy_results(self, source_run_id: str, run_id: str) -> list[str]:
+        """Every metric of ``source_run_id``, with its steps, onto ``run_id``, and the params ``run_id``
+        lacks (those the stage logged while it ran, e.g. an inherited architecture): a cache hit shows
+        what the run that produced its output showed. Returns the metric keys copied."""
+        source = self.client.get_run(source_run_id)
+        have = self.client.get_run(run_id).data.params
+        params = [Param(k, v) for k, v in sorted(source.data.params.items()) if k not in have]
+        for start in range(0, len(params), _BATCH):
+            self.client.log_batch(run_id, params=params[start : start + _BATCH], synchronous=True)
+        keys = sorted(source.data.metrics)
         for key in keys:
             history = self.client.get_metric_history(source_run_id, key)
             for start in range(0, len(history), 1000):

@@ -79,15 +79,17 @@ def test_parent_run_carries_headline_metrics(views):
     assert sorted(k for k in metrics if not k.startswith("stages_")) == ["curve/final/y"]
 
 
-def test_result_metric_already_logged_keeps_its_history_and_cache_hit_copies_it(views):
+def test_result_metric_already_logged_keeps_its_history_and_cache_hit_copies_it_and_params(views):
     project, cold, hit = views.project, views.cold, views.cached
     client = project.client()
     history = {r: [(m.step, m.value) for m in client.get_metric_history(r, "curve/x")]
                for r in (cold.outcomes["curve"].run_id, hit.outcomes["curve"].run_id)}
     # No step-0 copy of the final value: the stage logged the curve, the engine only adds what is new.
     assert list(history.values()) == [[(1, 1.0), (2, 2.0), (3, 3.0)]] * 2
-    source_keys = set(client.get_run(cold.outcomes["curve"].run_id).data.metrics)
-    assert set(client.get_run(hit.outcomes["curve"].run_id).data.metrics) == source_keys
+    source, copy = (client.get_run(r.outcomes["curve"].run_id).data for r in (cold, hit))
+    source_keys = set(source.metrics)
+    assert set(copy.metrics) == source_keys
+    assert copy.params == source.params  # with what the stage logged while it ran (model.arch)
     assert {"curve/x", "final/y", "duration_s"} <= source_keys
 
 
@@ -95,7 +97,7 @@ def test_params_are_short_scalars_and_the_whole_section_is_an_artifact(views, tm
     project, report = views.project, views.cold
     client = project.client()
     run = project.child_runs(report.parent_run_id)["curve"]
-    assert run.data.params == {"type": "curve", "chain": "rotate,crop"}  # no None, no setup keys
+    assert run.data.params == {"type": "curve", "chain": "rotate,crop", "model.arch": "curvenet"}  # no None, no setup
     path = client.download_artifacts(run.info.run_id, "stage_config.yaml", str(tmp_path))
     section = yaml.safe_load(open(path))
     assert section["params"]["chain"] == [{"kind": "rotate", "degrees": 5}, {"kind": "crop", "min_side": 0.2}]

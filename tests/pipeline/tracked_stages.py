@@ -22,9 +22,11 @@ class CurveParams(StageParams):
 
 
 def curve(params: CurveParams, inputs: dict[str, Path], out_dir: Path, ctx) -> StageResult:
-    """Logs ``curve/x`` = step at steps 1..3; writes a detection set of 2 images and 3 instances (1 ignored)."""
+    """Logs ``curve/x`` = step at steps 1..3 and the param ``model.arch``; writes a detection set of 2
+    images and 3 instances (1 ignored)."""
     for step in (1, 2, 3):
         ctx.log_metrics({"curve/x": float(step)}, step=step)
+    ctx.log_params({"model.arch": "curvenet"})  # known only while running, like an inherited architecture
     data = out_dir / "data"
     (data / "images").mkdir(parents=True)
     polygon = [[0, 0, 4, 0, 4, 4, 0, 4]]
