@@ -1,0 +1,31 @@
+"""What every recognizer's config holds besides its network: the charset and the input geometry.
+
+Architecture configs (``crnn``, ``attention``, ``binet``) subclass ``RecognizerConfig``, so training
+data, evaluation and the predictor read these fields without knowing the architecture.
+"""
+from __future__ import annotations
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from models.recognition.charset import CharsetConfig
+
+
+class RecognizerConfig(BaseModel):
+    """Charset and input geometry of a recognizer (see ``models.recognition.preprocess``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    arch: str
+    charset: CharsetConfig = Field(default_factory=CharsetConfig)
+    height: int = Field(32, ge=8, description="crop height in pixels")
+    width: int | None = Field(100, ge=8, description="crop width; null: variable width, aspect kept")
+    keep_ratio: bool = Field(True, description="fixed width: keep the aspect and pad (else stretch)")
+    max_width: int = Field(256, ge=8, description="variable width: the widest crop")
+    rotate_tall: bool = Field(True, description="turn tall crops (vertical text) a quarter turn")
+    max_length: int = Field(25, ge=1, description="longest label in characters (longer ones are cut)")
+
+
+def input_geometry(config: RecognizerConfig | dict) -> dict:
+    """The ``models.recognition.preprocess.fit_crop`` keyword arguments of a recognizer config."""
+    get = config.get if isinstance(config, dict) else lambda k, d=None: getattr(config, k, d)
+    return {"height": get("height", 32), "width": get("width", 100), "keep_ratio": get("keep_ratio", True),
+            "max_width": get("max_width", 256), "rotate_tall": get("rotate_tall", True)}
