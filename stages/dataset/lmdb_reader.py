@@ -5,9 +5,11 @@ Native layout: an LMDB environment folder (``data.mdb``, ``lock.mdb``) with keys
 
 - ``num-samples``: the sample count N as ASCII digits;
 - ``image-%09d`` (1-based, up to N): the encoded image bytes (JPEG/PNG...), passed on undecoded;
-- ``label-%09d``: the UTF-8 label.
+- ``label-%09d``: the UTF-8 label;
+- ``mask-%09d`` (optional, the project's synthetic word LMDBs): the word's glyph mask, an 8-bit PNG the
+  size of the image (255 = glyph pixel), passed on undecoded as ``CropRecord.mask_bytes``.
 
-``parse(annotations=<lmdb folder>, images=<unused>)`` yields ``CropRecord(label, image_bytes=...)``.
+``parse(annotations=<lmdb folder>, images=<unused>)`` yields ``CropRecord(label, image_bytes=..., mask_bytes=...)``.
 A sample whose image or label key is absent, whose image or label is empty or whose label is not UTF-8 is
 skipped, named ``<folder>:<index>``. Records come in index order from one read transaction.
 """
@@ -68,4 +70,5 @@ def _sample(txn: lmdb.Transaction, index: int, source: str) -> CropRecord | Skip
         return Skipped("bad_label", source, f"label is not UTF-8: {err}")
     if not text:
         return Skipped("empty_label", source, "zero-length label")
-    return CropRecord(label=text, image_bytes=image, source=source)
+    mask = txn.get(b"mask-%09d" % index) or None  # an empty mask value counts as none
+    return CropRecord(label=text, image_bytes=image, source=source, mask_bytes=mask)

@@ -3,6 +3,10 @@
 Keys (1-based): ``image-%09d`` -> encoded image bytes, ``label-%09d`` -> UTF-8 label, and ``num-samples``
 -> the sample count as ASCII digits, written last so a half-written database is recognisably incomplete.
 That project's ``LmdbDataset``, ABINet/BINet and MMOCR read it unchanged.
+
+An optional ``mask-%09d`` per sample holds the word's glyph mask (an 8-bit PNG the size of the image,
+255 = glyph pixel) for recognizers with a text-segmentation branch; readers that do not know the key
+ignore it.
 """
 from __future__ import annotations
 
@@ -57,24 +61,31 @@ class LmdbWriter:
         """Samples put so far."""
         return self._count
 
-    def put(self, image_bytes: bytes, label: str) -> int:
-        """Queue one sample; returns its 1-based index (the ``%09d`` in its keys)."""
-        return self.put_many((image_bytes,), (label.encode("utf-8"),))
+    def put(self, image_bytes: bytes, label: str, mask_bytes: bytes | None = None) -> int:
+        """Queue one sample (and its encoded glyph mask, if any); returns its 1-based index (the ``%09d``
+        in its keys)."""
+        masks = None if mask_bytes is None else (mask_bytes,)
+        return self.put_many((image_bytes,), (label.encode("utf-8"),), masks)
 
-    def put_many(self, images: Sequence[bytes], labels: Sequence[bytes]) -> int:
-        """Queue samples in order, labels already UTF-8; returns the first one's index. Commits fall every
-        ``commit_every`` samples however the samples were grouped, so the same samples give the same file."""
+    def put_many(self, images: Sequence[bytes], labels: Sequence[bytes],
+                 masks: Sequence[bytes] | None = None) -> int:
+        """Queue samples in order, labels already UTF-8, with their ``mask-%09d`` values when ``masks`` is
+        given; returns the first one's index. Commits fall every ``commit_every`` samples however the
+        samples were grouped, so the same samples give the same file."""
         if self._closed:
             raise ValueError(f"{self.path}: LmdbWriter is closed")
-        if len(images) != len(labels):
-            raise ValueError(f"{self.path}: {len(images)} images but {len(labels)} labels")
+        if len(images) != len(labels) or (masks is not None and len(masks) != len(images)):
+            raise ValueError(f"{self.path}: {len(images)} images but {len(labels)} labels"
+                             + ("" if masks is None else f" and {len(masks)} masks"))
         first = self._count + 1
         pending = self._pending
-        for image, label in zip(images, labels):
+        for k, (image, label) in enumerate(zip(images, labels)):
             self._count += 1
             pending.append((b"image-%09d" % self._count, image))
             pending.append((b"label-%09d" % self._count, label))
-            if len(pending) >= 2 * self._commit_every:
+            if masks is not None:
+                pending.append((b"mask-%09d" % self._count, masks[k]))
+            if self._count % self._commit_every == 0:
                 self._flush()
                 self._flush_in_background()
         return first

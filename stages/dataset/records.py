@@ -44,12 +44,14 @@ class ImageRecord:
 @dataclass
 class CropRecord:
     """One word image of a recognition set; ``image_bytes`` is set when the source holds encoded images
-    (an LMDB) instead of files."""
+    (an LMDB) instead of files; ``mask_bytes`` is the word's encoded glyph mask (8-bit PNG, 255 = glyph)
+    when the source has one (the project's synthetic word LMDBs)."""
 
     label: str
     image_path: Path | None = None
     image_bytes: bytes | None = None
     source: str = ""
+    mask_bytes: bytes | None = None
 
 
 class ParseError(ValueError):

@@ -38,6 +38,7 @@ def test_reads_samples_in_order(tmp_path):
     crops = [i for i in items if isinstance(i, CropRecord)]
     assert [(c.label, c.source, c.image_path) for c in crops] == [
         ("GRAND", "benchmark:1", None), ("Café", "benchmark:2", None)]
+    assert [c.mask_bytes for c in crops] == [None, None]  # the DTRB layout has no masks
     assert crops[0].image_bytes == grand and crops[1].image_bytes == hotel
     assert [(s.reason, s.source) for s in items if isinstance(s, Skipped)] == [
         ("missing_label", "benchmark:3"), ("bad_label", "benchmark:4"),

@@ -102,3 +102,18 @@ def test_failure_inside_the_block_leaves_no_num_samples(tmp_path):
     env.close()
     with pytest.raises(ValueError, match="closed"):
         writer.put(b"", "y")
+
+
+def test_glyph_masks_are_stored_beside_their_samples_and_read_back(tmp_path):
+    from stages.dataset.lmdb_reader import parse
+
+    mask = _png(12, 8, 255)
+    with LmdbWriter(tmp_path / "db", commit_every=2) as writer:
+        writer.put(_png(12, 8, 10), "one", mask_bytes=mask)
+        writer.put(_png(12, 8, 20), "two")  # a sample without a mask: no mask key
+        writer.put_many([_png(12, 8, 30)], [b"three"], [mask])
+    records = list(parse(tmp_path / "db"))
+    assert [(r.label, r.mask_bytes) for r in records] == [("one", mask), ("two", None), ("three", mask)]
+    assert len(_read_like_dtrb(tmp_path / "db")) == 3  # DTRB's reader ignores the extra keys
+    with pytest.raises(ValueError, match="1 images but 1 labels and 2 masks"):
+        LmdbWriter(tmp_path / "bad").put_many([b"x"], [b"y"], [b"m", b"n"])
