@@ -4,9 +4,10 @@ from __future__ import annotations
 import re
 from typing import Literal
 
-from pydantic import Field, ValidationInfo, field_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from pipeline.stage import StageParams
+from stages.synth.word_params import WordParams
 
 _SPLIT_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 
@@ -17,7 +18,8 @@ _LIMITS = {"instances_per_image": (0, 100), "font_size": (6, 1000), "arc_degrees
 
 class SynthParams(StageParams):
     """Params of the synth stage. Paths (font_dir, background_dir, lexicon_file) may be relative to the
-    project home."""
+    project home. ``splits`` are scene splits; ``words`` adds word-image splits (recognition LMDBs) and
+    then ``splits`` defaults to none."""
 
     seed: int = 0
     splits: dict[str, int] = Field(default_factory=lambda: {"train": 200, "unlabeled": 100, "test": 50})
@@ -42,12 +44,11 @@ class SynthParams(StageParams):
     image_format: Literal["jpg", "png"] = "jpg"
     jpeg_quality: int = Field(95, ge=1, le=100)
     shard_size: int = Field(32, ge=1)
+    words: WordParams | None = None
 
     @field_validator("splits")
     @classmethod
     def _check_splits(cls, value: dict[str, int]) -> dict[str, int]:
-        if not value:
-            raise ValueError("at least one split is needed")
         for name, count in value.items():
             if not _SPLIT_NAME.match(name):
                 raise ValueError(f"split name {name!r}: use letters, digits, '_' and '-' (it names a folder)")
@@ -71,3 +72,20 @@ class SynthParams(StageParams):
         if value[0] < low or value[1] > high:
             raise ValueError(f"must lie within [{low}, {high}], got {list(value)}")
         return value
+
+    @model_validator(mode="after")
+    def _scene_or_word_splits(self) -> "SynthParams":
+        if self.words is not None and "splits" not in self.model_fields_set:
+            self.splits = {}  # a words-only config renders no scenes unless it asks for them
+        if not self.splits and self.words is None:
+            raise ValueError("splits: at least one split is needed (or a words section)")
+        if self.words is not None:
+            clash = sorted(set(self.splits) & set(self.output_names()[len(self.splits):]))
+            if clash:
+                raise ValueError(f"words.splits: output name(s) {clash} clash with scene splits of the same name")
+        return self
+
+    def output_names(self) -> list[str]:
+        """The stage's outputs: each scene split (its folder), then ``<split>_words`` per word split (its LMDB)."""
+        words = [f"{name}_words" for name in self.words.splits] if self.words is not None else []
+        return list(self.splits) + words

@@ -1,4 +1,5 @@
-"""The synth stage: synthetic scene-text detection sets (images + COCO json + LMDB word crops).
+"""The synth stage: synthetic scene-text detection sets (images + COCO json + LMDB word crops) and
+synthetic word images for recognition (``words`` section: DTRB LMDBs with glyph masks; ``words_stage.py``).
 
 Each configured split gets its own folder ``<split>/images``, ``<split>/annotations.json`` and, with
 ``crops: true``, ``<split>/crops.lmdb``. The unlabeled split is written the same way: its annotations
@@ -9,6 +10,19 @@ byte-identical for the same params whatever the shard size or worker count. Shar
 parallel (``ctx.map``) and return bytes; this process writes the files in image order, so no shard needs
 to see the output folder (shards may run on other nodes). A few images of each split are logged drawn
 with their ground truth (``samples/<split>.<image>``).
+
+Word images: each split of ``words.splits`` (a count, or ``{count, held_out, background}``) becomes
+``<split>/words.lmdb``, the output ``<split>_words``, counted as ``<split>_words``. Words come from a real
+word list (``words.lexicon``: the ``english-words`` package by default), random strings and numbers
+(``random_fraction``, ``number_fraction``), in lower, Title or UPPER case; fonts and backgrounds are the
+scene renderer's (``font_dir``, ``background_dir``, procedural kinds) plus plain and cluttered ones.
+Splits with ``held_out: true`` use only texts no other split uses (a hash partition of the normalised text,
+``held_out_fraction``). Example::
+
+    words:
+      splits: {train: 20000, test: {count: 1000, held_out: true},
+               test_cluttered: {count: 500, held_out: true, background: cluttered}}
+      height: 32            # px; width: null keeps each word's aspect (up to max_width)
 """
 from __future__ import annotations
 
@@ -31,6 +45,7 @@ from stages.synth.fonts import find_fonts
 from stages.synth.layout import RenderConfig, render_image
 from stages.synth.lexicon import load_lexicon
 from stages.synth.params import SynthParams
+from stages.synth.words_stage import LMDB_NAME, word_shards, write_word_split
 
 _WINDOW_SHARDS = 64  # shards per ctx.map call: bounds how many encoded images this process holds
 
@@ -99,28 +114,31 @@ def _encode(bgr: np.ndarray, fmt: str, quality: int) -> bytes:
     return buf.tobytes()
 
 
-def render_config(params: SynthParams) -> RenderConfig:
-    """The renderer's settings from the params: fonts, backgrounds and words resolved to plain lists."""
+def _resolve(path: str | None) -> Path | None:
+    """A configured path, relative ones against the project home."""
     from pipeline.paths import project_home
 
-    def resolve(path: str | None) -> Path | None:
-        return None if path is None else (Path(path) if Path(path).is_absolute() else project_home() / path)
+    return None if path is None else (Path(path) if Path(path).is_absolute() else project_home() / path)
 
-    background_dir = resolve(params.background_dir)
+
+def render_config(params: SynthParams) -> RenderConfig:
+    """The renderer's settings from the params: fonts, backgrounds and words resolved to plain lists."""
+    background_dir = _resolve(params.background_dir)
     return RenderConfig(
         width=params.image_size[0], height=params.image_size[1], instances=params.instances_per_image,
         font_size=params.font_size, curved_fraction=params.curved_fraction, arc_degrees=params.arc_degrees,
         rotation_deg=params.rotation_deg, perspective=params.perspective, line_fraction=params.line_fraction,
         number_fraction=params.number_fraction, shadow_prob=params.shadow_prob, border_prob=params.border_prob,
         blur_prob=params.blur_prob, min_contrast=params.min_contrast, curve_points=params.curve_points,
-        fonts=find_fonts(resolve(params.font_dir)),
+        fonts=find_fonts(_resolve(params.font_dir)),
         backgrounds=list_backgrounds(background_dir) if background_dir is not None else None,
-        words=load_lexicon(resolve(params.lexicon_file)),
+        words=load_lexicon(_resolve(params.lexicon_file)),
     )
 
 
 def run(params: SynthParams, inputs: dict[str, Path], out_dir: Path, ctx: StageContext) -> StageResult:
-    """Render every split into ``out_dir/<split>/``; returns one output (a dataset folder) per split."""
+    """Render every split into ``out_dir/<split>/``; returns one output per scene split (a dataset folder)
+    and per word split (its LMDB)."""
     config = render_config(params)
     ctx.logger.info("synth: %d fonts, %d words, %s backgrounds", len(config.fonts), len(config.words),
                     len(config.backgrounds) if config.backgrounds else "procedural")
@@ -136,7 +154,27 @@ def run(params: SynthParams, inputs: dict[str, Path], out_dir: Path, ctx: StageC
             else:
                 counts[f"{split}_{key}"] = value
         ctx.logger.info("synth: %s: %d images, %d instances", split, split_counts["images"], split_counts["instances"])
-    return StageResult(outputs={split: split for split in params.splits}, counts=counts)
+    outputs = {split: split for split in params.splits}
+    if params.words is not None:
+        outputs.update(_render_words(params, config, out_dir, ctx, counts))
+    return StageResult(outputs=outputs, counts=counts)
+
+
+def _render_words(params: SynthParams, config: RenderConfig, out_dir: Path, ctx: StageContext,
+                  counts: dict[str, int]) -> dict[str, str]:
+    """Write every word split's LMDB; its outputs (``<split>_words`` -> ``<split>/words.lmdb``)."""
+    words = params.words
+    lexicon_file = _resolve(params.lexicon_file)
+    shards = word_shards(words, params.seed, config.fonts, config.backgrounds,
+                         None if lexicon_file is None else str(lexicon_file))
+    outputs = {}
+    for split, split_shards in shards.items():
+        split_counts = write_word_split(out_dir / split, split, split_shards, words.samples, ctx)
+        counts[f"{split}_words"] = split_counts["words"]
+        counts[f"{split}_cluttered_words"] = split_counts["cluttered_words"]
+        outputs[f"{split}_words"] = f"{split}/{LMDB_NAME}"
+        ctx.logger.info("synth: %s: %d word images", split, split_counts["words"])
+    return outputs
 
 
 def _write_split(folder: Path, shards: list[SynthShard], crops: bool, ctx: StageContext) -> dict[str, int]:
@@ -176,7 +214,8 @@ STAGE = StageDef(
     fn=run,
     params=SynthParams,
     version="1",
-    outputs=lambda p: list(p.splits),
-    description="synthetic scene-text images (straight and curved words) with COCO json and LMDB crops",
+    outputs=lambda p: p.output_names(),
+    description="synthetic scene-text images (straight and curved words) with COCO json and LMDB crops, "
+                "and word images with glyph masks as recognition LMDBs",
     describe_dataset=describe_dataset,
 )
