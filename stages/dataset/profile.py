@@ -31,7 +31,9 @@ def describe_dataset(path: Path) -> dict[str, Any]:
     if path.suffix == ".parquet" and path.is_file():
         return _parquet(path)
     if path.is_dir() and (path / "data.mdb").is_file():
-        return {"profile": {"crops": _lmdb_count(path)}, "schema": LMDB_SCHEMA}
+        count, masks = _lmdb_count(path)
+        schema = {**LMDB_SCHEMA, "keys": LMDB_SCHEMA["keys"] + ["mask-%09d"]} if masks else LMDB_SCHEMA
+        return {"profile": {"crops": count}, "schema": schema}
     if path.is_dir() and (path.name == IMAGES or (path / IMAGES).is_dir()):
         folder = path if path.name == IMAGES else path / IMAGES
         images = sum(1 for p in folder.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES)
@@ -57,13 +59,15 @@ def _parquet(path: Path) -> dict[str, Any]:
             "schema": {"format": "parquet", "columns": {f.name: str(f.type) for f in schema}}}
 
 
-def _lmdb_count(path: Path) -> int:
+def _lmdb_count(path: Path) -> tuple[int, bool]:
+    """The sample count and whether the samples carry glyph masks (``mask-%09d``, judged on the first)."""
     import lmdb
 
     env = lmdb.open(str(path), readonly=True, lock=False, readahead=False, meminit=False)
     try:
         with env.begin() as txn:
             raw = txn.get(b"num-samples")
-        return int(raw) if raw is not None else env.stat()["entries"]
+            masks = txn.get(b"mask-000000001") is not None
+        return (int(raw) if raw is not None else env.stat()["entries"]), masks
     finally:
         env.close()

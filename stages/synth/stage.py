@@ -167,6 +167,10 @@ def _render_words(params: SynthParams, config: RenderConfig, out_dir: Path, ctx:
     lexicon_file = _resolve(params.lexicon_file)
     shards = word_shards(words, params.seed, config.fonts, config.backgrounds,
                          None if lexicon_file is None else str(lexicon_file))
+    first = next(iter(shards.values()), [])
+    if first:
+        ctx.logger.info("synth: word images from %d listed words (%s), held-out splits: %s",
+                        len(first[0].source.words), words.lexicon, ", ".join(words.held_out_splits()) or "none")
     outputs = {}
     for split, split_shards in shards.items():
         split_counts = write_word_split(out_dir / split, split, split_shards, words.samples, ctx)

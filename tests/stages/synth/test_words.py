@@ -53,7 +53,9 @@ def test_word_lmdbs_load_with_the_project_reader_and_carry_masks(tmp_path):
             assert image.shape[0] == 32 and 8 <= image.shape[1] <= 256
             assert mask.dtype == np.uint8 and mask.shape == image.shape[:2]
             assert set(np.unique(mask)) == {0, 255}
-        assert describe_dataset(out / split / "words.lmdb")["profile"] == {"crops": n}
+        described = describe_dataset(out / split / "words.lmdb")
+        assert described["profile"] == {"crops": n}
+        assert described["schema"]["keys"] == ["num-samples", "image-%09d", "label-%09d", "mask-%09d"]
     assert [key for key, _, _ in ctx.images] == ["samples/train_words", "samples/test_words", "samples/clutter_words"]
     assert ctx.progress_reports[-1] == (10, 10, "words")
 
