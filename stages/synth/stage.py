@@ -17,7 +17,7 @@ word list (``words.lexicon``: the ``english-words`` package by default), random 
 (``random_fraction``, ``number_fraction``), in lower, Title or UPPER case; fonts and backgrounds are the
 scene renderer's (``font_dir``, ``background_dir``, procedural kinds) plus plain and cluttered ones.
 Splits with ``held_out: true`` use only texts no other split uses (a hash partition of the normalised text,
-``held_out_fraction``). Example::
+``held_out_fraction``; other splits never use held-out texts, even in a stage without a held-out split). Example::
 
     words:
       splits: {train: 20000, test: {count: 1000, held_out: true},

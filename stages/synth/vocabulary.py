@@ -13,8 +13,9 @@ texts on every machine.
 
 **Held-out texts**: every text falls on one side of a fixed partition, by the CRC-32 of its normalised
 form (lower case, letters and digits only, the standard accuracy rule) against ``held_out_fraction``.
-A held-out split draws only held-out texts and every other split only the rest, so no label of a held-out
-split appears in any other split, under any case, and its accuracy measures words never seen in training.
+A held-out split draws only held-out texts and every other split only the rest (also in a stage without
+held-out splits), so no label of a held-out split appears in any other split, of this stage or of another
+with the same ``held_out_fraction``, under any case: its accuracy measures words never seen in training.
 Random strings and numbers are partitioned the same way.
 """
 from __future__ import annotations
@@ -44,7 +45,7 @@ class TextSource:
     random_length: tuple[int, int]
     case_weights: tuple[float, float, float]  # lower, Title, UPPER
     held_out_fraction: float
-    partition: bool  # False: no split is held out, every text is allowed
+    partition: bool  # False: every text is allowed (the stage always partitions)
     held_out: bool  # which side of the partition this split draws from
 
 

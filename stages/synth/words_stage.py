@@ -7,8 +7,10 @@ LMDB is byte-identical for the same params whatever the shard size or worker cou
 encode in parallel (``ctx.map``) and this process writes the samples in order.
 
 A split marked ``held_out`` draws its texts from the held-out part of the vocabulary, which the other
-splits never use (``stages/synth/vocabulary.py``). A grid of each split's first word images, with their
-masks and labels, is logged as ``samples/<split>_words``.
+splits never use, whether or not the stage has a held-out split (``stages/synth/vocabulary.py``): a
+held-out split rendered by another synth stage with the same ``held_out_fraction`` is disjoint too.
+
+A grid of each split's first word images, with their masks and labels, is logged as ``samples/<split>_words``.
 """
 from __future__ import annotations
 
@@ -81,13 +83,12 @@ def word_shards(words: WordParams, seed: int, fonts: list[str], background_files
         noise_prob=words.noise_prob, noise_sigma=words.noise_sigma, clutter_fraction=words.clutter_fraction,
         min_contrast=words.min_contrast, fonts=fonts, background_files=background_files)
     vocabulary = load_words(words.lexicon, lexicon_file, words.word_length)
-    partition = bool(words.held_out_splits())
     shards = {}
     for name, split in words.splits.items():
         source = TextSource(words=vocabulary, random_fraction=words.random_fraction,
                             number_fraction=words.number_fraction, random_chars=words.random_chars,
                             random_length=words.random_length, case_weights=words.case_weights,
-                            held_out_fraction=words.held_out_fraction, partition=partition, held_out=split.held_out)
+                            held_out_fraction=words.held_out_fraction, partition=True, held_out=split.held_out)
         split_style = replace(style, background=split.background)
         shards[name] = [WordShard(split_style, source, seed, name, start, min(words.shard_size, split.count - start),
                                   words.jpeg_quality)

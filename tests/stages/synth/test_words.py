@@ -105,9 +105,17 @@ def test_held_out_splits_share_no_text_with_the_others(tmp_path):
     train, test = _labels(out / "train"), _labels(out / "test")
     assert train and test and not (train & test)
     assert all(is_held_out(t, 0.2) for t in test) and not any(is_held_out(t, 0.2) for t in train)
-    shared = {**words, "splits": {"train": 200, "test": 80}}
-    out, _, _ = _run(tmp_path / "shared", **shared)
-    assert _labels(out / "train") & _labels(out / "test")
+    # training splits never use held-out texts, even when the held-out split is another stage's.
+    out_train, _, _ = _run(tmp_path / "train_only", **{**words, "splits": {"train": words["splits"]["train"]}})
+    assert _labels(out_train / "train") == train
+    # without the partition the two would overlap: the test above can fail.
+    all_texts = TextSource(words=load_words("builtin", None, (2, 12)), random_fraction=0.1, number_fraction=0.1,
+                           random_chars="ab", random_length=(2, 3), case_weights=(1, 1, 1), held_out_fraction=0.2,
+                           partition=False, held_out=False)
+    from stages.synth.vocabulary import sample_text
+
+    unpartitioned = {normalise(sample_text(all_texts, np.random.default_rng(i))) for i in range(200)}
+    assert unpartitioned & test
 
 
 def test_word_list_and_text_kinds():
