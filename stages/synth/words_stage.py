@@ -23,6 +23,7 @@ import numpy as np
 
 from pipeline.stage import StageContext
 from stages.dataset.drawing import image_key
+from stages.dataset.images import decode_image
 from stages.dataset.lmdb_writer import LmdbWriter
 from stages.synth.vocabulary import TextSource, load_words
 from stages.synth.word_image import WordStyle, render_word
@@ -121,8 +122,8 @@ def sample_grid(samples: list[tuple[bytes, str, bytes]], columns: int = 2) -> np
     """An RGB grid of word images, each with its mask beside it and its label under it."""
     cells = []
     for image_bytes, label, mask_bytes in samples:
-        image = cv2.imdecode(np.frombuffer(image_bytes, np.uint8), cv2.IMREAD_COLOR)
-        mask = cv2.cvtColor(cv2.imdecode(np.frombuffer(mask_bytes, np.uint8), cv2.IMREAD_GRAYSCALE), cv2.COLOR_GRAY2BGR)
+        image = decode_image(image_bytes)
+        mask = cv2.cvtColor(decode_image(mask_bytes, gray=True), cv2.COLOR_GRAY2BGR)
         h = image.shape[0]
         cell = np.full((h + 18, 2 * 260, 3), 255, np.uint8)
         w = min(image.shape[1], 256)
