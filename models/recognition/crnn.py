@@ -4,7 +4,7 @@ Shapes, for an input of (B, 3, H, W) ImageNet-normalised RGB (or 1 grey channel 
 
     cnn        (B, c, H/16 - 1, W/4 - 1)   both backbones: height /16 then a 2x2 valid conv, width /4 then it
     pool       (B, T, c)                   mean over the remaining rows; T = W/4 - 1 columns, left to right
-    sequence   (B, T, hidden)              ``layers`` blocks of BiLSTM(hidden per direction) + Linear(2 hidden -> hidden)
+    sequence   (B, T, hidden)              ``layers`` blocks: BiLSTM (hidden per direction) + Linear(2 hidden, hidden)
     classifier (B, T, num_classes)         class 0 = the CTC blank, 1..size the charset's ids
 
 The VGG-style extractor has the layer sequence and channel widths (c/8, c/4, c/2, c, c) of the recognizer in
