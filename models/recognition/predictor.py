@@ -5,7 +5,8 @@ Used by the evaluate stage, ``infer`` and the MLflow model (``serving``).
 preprocess: ``preprocess.fit_crop`` with the model config's ``input_geometry`` (height, fixed or
     variable width, tall crops turned), as in training;
 batching: crops are grouped by their input width and each group is cut into batches, so no crop is ever
-    padded (a fixed width makes one group): a crop reads the same alone or among others;
+    padded (a fixed width makes one group): a crop reads the same text alone or among others (its score
+    may differ by float rounding: batched kernels sum in another order);
 forward: RGB uint8 -> ImageNet-normalised float NCHW (the training loop's ``normalise``), the model in
     inference mode on its device;
 decode: the architecture's ``decode`` on the batch's numpy outputs, with the caller's options.

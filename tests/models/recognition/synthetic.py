@@ -32,7 +32,7 @@ def overfit(config, words=WORDS, max_steps: int = 800, seed: int = 0):
     returns (model in eval mode, steps taken)."""
     import torch
 
-    from models.build import build_loss, build_model
+    from models.build import build_loss, build_model, validate_config
     from models.tasks import architecture_of
 
     torch.manual_seed(seed)
@@ -49,7 +49,8 @@ def overfit(config, words=WORDS, max_steps: int = 800, seed: int = 0):
             model.eval()
             with torch.no_grad():
                 logits = model(images)["logits"].numpy()
-            read = [text for text, _ in architecture_of(config).decode({"logits": logits}, config, {})]
+            typed = validate_config(config)
+            read = [text for text, _ in architecture_of(typed).decode({"logits": logits}, typed, {})]
             if read == list(words):
                 return model, step
     return model.eval(), max_steps
