@@ -1,4 +1,4 @@
-"""Models by task (``models.tasks``): detection today. Architectures, their losses, targets, decoding,
+"""Models by task (``models.tasks``): detection and recognition. Architectures, their losses, targets, decoding,
 predictors, metrics and checkpoints.
 
 Public API::

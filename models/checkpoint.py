@@ -3,7 +3,7 @@
 Contents (all loadable with ``torch.load(weights_only=True)``, so loading runs no pickled code)::
 
     {"format": "scenetext-checkpoint", "version": 1,
-     "model_config": {...},            # detector config, enough to rebuild the module
+     "model_config": {...},            # the architecture's config, enough to rebuild the module
      "state_dict": {...},              # model weights
      "optimizer": {...} | None, "scheduler": {...} | None,
      "step": int,

@@ -14,4 +14,34 @@ The recognition side of the task interface (``models.task.Architecture``):
 
 Crops reach models through ``models.recognition.preprocess`` (height, fixed or variable width, vertical
 text turned) in training, evaluation and inference alike.
+
+- ``crnn``: CRNN + CTC (``crnn.py`` the network, ``ctc_loss`` / ``ctc`` its loss and torch-free decoding,
+  ``crnn_spec`` its registration); labels from ``targets`` (shared by every recognizer);
+- metrics: ``metrics.METRICS`` (word accuracy, 1-NED, char precision / recall);
+- predictor: ``predictor.Recognizer`` (crops or crop files -> text and score, any device);
+- serving: ``serving.SERVING`` (what its MLflow model answers: ``{"text", "score"}`` per image).
+
+To add a recognizer: its network file, a ``*_spec.py`` with its ``Architecture`` (config subclassing
+``config.RecognizerConfig``), one line in ``ARCHITECTURES`` below, configs and tests.
 """
+from __future__ import annotations
+
+from models.recognition.crnn_spec import CRNN
+from models.recognition.metrics import METRICS
+from models.recognition.serving import SERVING
+from models.task import Task
+
+ARCHITECTURES = {arch.name: arch for arch in (CRNN,)}
+
+
+def _predictor(module, config, device, **identity):
+    """The ``Recognizer`` of a built model; ``config``: its model config (a dict or the typed config)."""
+    from models.recognition.predictor import Recognizer  # needs torch: imported on use
+
+    arch = ARCHITECTURES[config["arch"] if isinstance(config, dict) else config.arch]
+    typed = config if isinstance(config, arch.config) else arch.config.model_validate(config)
+    return Recognizer(module, typed, arch, device, **identity)
+
+
+TASK = Task(name="recognition", architectures=ARCHITECTURES, metrics=METRICS, predictor=_predictor,
+            serving=SERVING)
