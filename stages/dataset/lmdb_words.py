@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Iterator
 
 import cv2
 import lmdb
@@ -32,52 +32,46 @@ class Word:
 
 def lmdb_folder(path: Path | str) -> Path:
     """The LMDB environment folder of a dataset input: the folder itself when it holds ``data.mdb``, else
-    its ``lmdb/`` subfolder (a stage output that also holds other files)."""
+    its ``lmdb/`` or ``words.lmdb/`` subfolder (stage outputs that also hold other files)."""
     path = Path(path)
-    for folder in (path, path / "lmdb"):
+    for folder in (path, path / "lmdb", path / "words.lmdb"):
         if (folder / "data.mdb").is_file():
             return folder
-    raise FileNotFoundError(f"recognition dataset {path}: no LMDB (no data.mdb in it or in its lmdb/ folder)")
+    raise FileNotFoundError(f"recognition dataset {path}: no LMDB (no data.mdb in it, its lmdb/ or words.lmdb/)")
+
+
+_ENVS: dict[tuple[int, str], lmdb.Environment] = {}  # (process id, folder) -> its open environment
 
 
 def _open(folder: Path) -> lmdb.Environment:
-    return lmdb.open(str(folder), readonly=True, lock=False, readahead=False, meminit=False, max_readers=64)
+    """This process's read-only handle on ``folder`` (LMDB allows one environment per folder and process,
+    so every reader of the folder in the process shares it; a forked child opens its own)."""
+    key = (os.getpid(), str(Path(folder).resolve()))
+    if key not in _ENVS:
+        _ENVS[key] = lmdb.open(key[1], readonly=True, lock=False, readahead=False, meminit=False, max_readers=64)
+    return _ENVS[key]
 
 
 class LmdbWords:
-    """The samples of one LMDB by 0-based index; picklable (the handle is reopened in each process)."""
+    """The samples of one LMDB by 0-based index; picklable (each process opens its own handle)."""
 
     def __init__(self, path: Path | str):
         self.folder = lmdb_folder(path)
-        env = _open(self.folder)
-        try:
-            with env.begin() as txn:
-                raw = txn.get(b"num-samples")
-        finally:
-            env.close()
+        with _open(self.folder).begin() as txn:
+            raw = txn.get(b"num-samples")
         if raw is None or not raw.strip().isdigit():
             raise ValueError(f"recognition dataset {self.folder}: 'num-samples' missing or not a count: {raw!r}")
         self.count = int(raw)
-        self._env: lmdb.Environment | None = None
-        self._pid = -1
 
     def __len__(self) -> int:
         return self.count
-
-    def __getstate__(self) -> dict[str, Any]:
-        return {**self.__dict__, "_env": None, "_pid": -1}
-
-    def _txn_env(self) -> lmdb.Environment:
-        if self._env is None or self._pid != os.getpid():
-            self._env, self._pid = _open(self.folder), os.getpid()
-        return self._env
 
     def raw(self, index: int) -> tuple[bytes | None, bytes | None, bytes | None]:
         """(image bytes, label bytes, mask bytes) of sample ``index``; None for a missing key."""
         if not 0 <= index < self.count:
             raise IndexError(f"{self.folder}: sample {index} out of range ({self.count} samples)")
         key = index + 1
-        with self._txn_env().begin(buffers=False) as txn:
+        with _open(self.folder).begin(buffers=False) as txn:
             return txn.get(b"image-%09d" % key), txn.get(b"label-%09d" % key), txn.get(b"mask-%09d" % key)
 
     def __getitem__(self, index: int) -> Word:

@@ -63,3 +63,9 @@ def test_mixed_batches_over_two_lmdbs_follow_the_ratios(tmp_path, recnet):
 def test_a_folder_without_an_lmdb_is_named(tmp_path):
     with pytest.raises(FileNotFoundError, match=f"recognition dataset {tmp_path}: no LMDB"):
         LmdbWords(tmp_path)
+
+
+def test_one_lmdb_read_by_several_readers_in_one_process(tmp_path):
+    folder = write_word_lmdb(tmp_path / "words", ["same", "folder"])
+    train, val = LmdbWords(folder), LmdbWords(folder)  # e.g. a training input that is also the validation set
+    assert (train[0].label, val[1].label, len(val)) == ("same", "folder", 2)
