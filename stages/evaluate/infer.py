@@ -111,7 +111,7 @@ def run_inference(args: argparse.Namespace, stream: TextIO | None = None) -> dic
     if _task(model) == "recognition":  # word crops: text and score per image (stages.evaluate.rec_infer)
         from stages.evaluate.rec_infer import recognize_files
 
-        return recognize_files(model, images, args, skipped, stream)
+        return recognize_files(model, images, args, skipped, Skipped, stream)
     out = Path(args.out)
     for sub in ("json", "res", "vis"):
         (out / sub).mkdir(parents=True, exist_ok=True)

@@ -140,7 +140,9 @@ def run_recognition(params: EvaluateParams, models: dict[str, Any], sets: dict[s
     report = Path(out_dir) / REPORT
     wordsets = [load_word_set(n, p, params.recognition.max_samples) for n, p in sets.items()]
     tally = _Tally()
-    summary: dict[str, Any] = {"task": "recognition", "protocol": "ignore_case_symbol", "params": params.model_dump(mode="json"), "models": {}}
+    # protocol: the rule the headline accuracy uses (the registry's champion gate compares like with like)
+    summary: dict[str, Any] = {"task": "recognition", "protocol": "ignore_case_symbol",
+                               "params": params.model_dump(mode="json"), "models": {}}
     for role in models:
         model = models[role] if models[role] is not None else load(role)
         summary["models"][role] = {"uri": model.uri, "sha256": model.sha256, "step": model.step}

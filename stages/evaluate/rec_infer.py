@@ -17,17 +17,16 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Any, TextIO
+from typing import Any, Callable, TextIO
 
 from stages.dataset.images import read_rgb
 
 
-def recognize_files(model: Any, images: list[Any], args: Any, skipped: list[Any], stream: TextIO,
-                    out_stream: TextIO | None = None) -> dict[str, Any]:
+def recognize_files(model: Any, images: list[Any], args: Any, skipped: list[Any], skip: Callable[[str, str], Any],
+                    stream: TextIO, out_stream: TextIO | None = None) -> dict[str, Any]:
     """Recognise ``images`` (``ImageFile``s) with ``model``, print and write the results to ``args.out``;
-    returns the summary (also written as ``summary.json``)."""
-    from stages.evaluate.infer import Skipped
-
+    ``skip(path, reason)`` makes the entry of an unreadable image in ``skipped``. Returns the summary
+    (also written as ``summary.json``)."""
     out_stream = out_stream or sys.stdout
     started = time.time()
     crops, kept = [], []
@@ -36,7 +35,7 @@ def recognize_files(model: Any, images: list[Any], args: Any, skipped: list[Any]
             crops.append(read_rgb(item.path, item.frame))
             kept.append(item)
         except OSError as exc:
-            skipped.append(Skipped(str(item.path), f"cannot decode ({exc})"))
+            skipped.append(skip(str(item.path), f"cannot decode ({exc})"))
             print(f"skipped {item.path}: cannot decode", file=stream)
     results = model.recognize(crops, {}, args.batch_size) if crops else []
     out = Path(args.out)
