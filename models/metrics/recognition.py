@@ -96,3 +96,14 @@ def recognition_metrics(gts: list[str], preds: list[str], mode: str = "ignore_ca
         "char_recall": tp / n_gt_chars if n_gt_chars else 0.0,
         "one_minus_ned": ned_sum / n if n else 0.0,
     }
+
+
+def benchmark_scores(gts: list[str], preds: list[str]) -> dict[str, float]:
+    """The numbers recognition results are reported with, by their metric names: ``accuracy`` (the standard
+    rule, ``ignore_case_symbol``, as DTRB and ABINet report), ``accuracy_exact``, ``one_minus_ned`` (exact
+    strings), ``char_precision`` / ``char_recall`` (standard rule) and ``num_samples``."""
+    standard = recognition_metrics(gts, preds, "ignore_case_symbol")
+    exact = recognition_metrics(gts, preds, "exact")
+    return {"accuracy": standard["word_acc"], "accuracy_exact": exact["word_acc"],
+            "one_minus_ned": exact["one_minus_ned"], "char_precision": standard["char_precision"],
+            "char_recall": standard["char_recall"], "num_samples": float(standard["num_samples"])}

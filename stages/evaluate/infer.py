@@ -1,4 +1,5 @@
-"""``python -m pipeline infer``: run a detector over images and write its detections.
+"""``python -m pipeline infer``: run a detector over images and write its detections (a recognizer: the
+text of each word crop, see ``rec_infer``).
 
     python -m pipeline infer --model models:/scenetext-det@champion --images photos/ --out results/
     python -m pipeline infer --model runs:/<run id>/model --images 'shots/**/*.jpg' --out results/ --device cuda
@@ -59,7 +60,8 @@ class Skipped:
 def infer_parser() -> argparse.ArgumentParser:
     """Arguments of ``python -m pipeline infer``."""
     parser = argparse.ArgumentParser(prog="python -m pipeline infer",
-                                     description="Detect text in images with a trained detector.")
+                                     description="Detect text in images with a trained detector, or read word "
+                                                 "crops with a trained recognizer.")
     parser.add_argument("--model", required=True,
                         help="models:/NAME@ALIAS, models:/NAME/VERSION, runs:/RUN/PATH, or a checkpoint path")
     parser.add_argument("--images", required=True, help="a folder, an image file, or a glob ('photos/**/*.jpg')")
@@ -90,8 +92,9 @@ def main_infer(argv: list[str]) -> int:
     except InferError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
-    print(f"{summary['images']} images, {summary['detections']} detections, {len(summary['skipped'])} skipped "
-          f"-> {args.out}")
+    recognised = summary.get("task") == "recognition"
+    found = f"{summary['texts']} texts" if recognised else f"{summary['detections']} detections"
+    print(f"{summary['images']} images, {found}, {len(summary['skipped'])} skipped -> {args.out}")
     return 0 if summary["images"] else 1
 
 
@@ -105,6 +108,10 @@ def run_inference(args: argparse.Namespace, stream: TextIO | None = None) -> dic
     for item in skipped:
         print(f"skipped {item.path}: {item.reason}", file=stream)
     model = load(args.model, args.device, args.tracking_uri)
+    if _task(model) == "recognition":  # word crops: text and score per image (stages.evaluate.rec_infer)
+        from stages.evaluate.rec_infer import recognize_files
+
+        return recognize_files(model, images, args, skipped, Skipped, stream)
     out = Path(args.out)
     for sub in ("json", "res", "vis"):
         (out / sub).mkdir(parents=True, exist_ok=True)
@@ -128,6 +135,13 @@ def run_inference(args: argparse.Namespace, stream: TextIO | None = None) -> dic
     (out / "predictions.json").write_text(json.dumps({"images": records}))
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def _task(model: Any) -> str:
+    """The task of a loaded predictor's model."""
+    from models.tasks import task_of
+
+    return task_of(model.config).name
 
 
 def list_images(spec: str) -> list[Path]:

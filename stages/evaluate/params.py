@@ -1,9 +1,9 @@
 """Typed params of the ``evaluate`` stage (see ``stage.py`` for what it does)."""
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from models.detection.protocols import PROTOCOLS
 from pipeline.stage import (
@@ -15,6 +15,16 @@ from .analysis import (
     DEFAULT_HEIGHT_BINS,
     check_edges,
 )
+
+
+class RecognitionEvalParams(BaseModel):
+    """How a recognizer is evaluated (the detection params above do not apply to it)."""
+
+    model_config = ConfigDict(extra="forbid")
+    batch_size: int = Field(64, ge=1, description="crops per forward pass")
+    options: dict[str, Any] = Field(default_factory=dict, description="decode options, e.g. {beam_width: 5}")
+    num_failures: int = Field(16, ge=0, description="misread crops drawn per test set (failures.png)")
+    max_samples: int | None = Field(None, ge=1, description="evaluate the first N samples of each set; null = all")
 
 
 class EvaluateParams(StageParams):
@@ -41,6 +51,8 @@ class EvaluateParams(StageParams):
                                      description="lower edges (px) of the text-height bins; the last is open")
     angle_bins: list[float] = Field(default_factory=lambda: list(DEFAULT_ANGLE_BINS),
                                     description="lower edges (degrees, 0-90) of the text-angle bins")
+    recognition: RecognitionEvalParams = Field(default_factory=RecognitionEvalParams,
+                                               description="recognizers: batch, decode options, failure samples")
     submission_scores: bool = Field(False,
                                     description="append ',score' to zip lines (the ICDAR 2015 site rejects them)")
 

@@ -1,5 +1,7 @@
 """The ``evaluate`` stage: run a trained detector over test sets and report how well it does, and where.
 
+A recognizer (a model of the ``recognition`` task) is evaluated on test LMDBs instead: see ``rec_eval``.
+
 Inputs: ``model`` (a folder holding ``checkpoint.pt``; or ``model_uri``: a path, file://, runs:/ or
 models:/ URI), optionally ``baseline`` (or ``baseline_uri``), a second model evaluated the same way
 so both are logged side by side; every other input is a test set: a folder with ``annotations.json``
@@ -36,6 +38,7 @@ from typing import Any
 from models.checkpoint import load_predictor
 from models.detection.protocols import PROTOCOLS, sweep as protocol_sweep
 from models.metrics.types import DetPoly, DetResult, GtPoly
+from models.tasks import task_of
 from pipeline.stage import (
     StageContext,
     StageDef,
@@ -54,6 +57,7 @@ from .analysis import (
     breakdown_rows,
 )
 from .inference import TestSet, load_testset, pick_device, predict
+from .rec_eval import run_recognition
 
 MODEL_INPUTS = ("model", "baseline")
 REPORT = "report"
@@ -177,17 +181,23 @@ def sweep_table(sweep: list[dict[str, float]]) -> dict[str, list[float]]:
 def run(params: EvaluateParams, inputs: dict[str, Path], out_dir: Path, ctx: StageContext) -> StageResult:
     """Evaluate the model (and baseline) on every test-set input; write ``report/``; see the module docstring."""
     uris = _model_uris(params, inputs)
+    device = pick_device(ctx.num_gpus, ctx.logger)
+    first = load_predictor(uris["model"], device, stage_tracking_uri(ctx))
+    if task_of(first.config).name == "recognition":  # test sets are LMDBs of word crops
+        return run_recognition(params, {"model": first, **({"baseline": None} if "baseline" in uris else {})},
+                               _testsets(inputs), out_dir, ctx,
+                               lambda role: load_predictor(uris[role], device, stage_tracking_uri(ctx)))
     testsets = {name: load_testset(name, path) for name, path in _testsets(inputs).items()}
     report = Path(out_dir) / REPORT
-    device = pick_device(ctx.num_gpus, ctx.logger)
     tally = _Tally()
     summary: dict[str, Any] = {"protocol": params.protocol, "params": params.model_dump(mode="json"), "models": {}}
     for role, uri in uris.items():
-        model = load_predictor(uri, device, stage_tracking_uri(ctx))
+        model = first if role == "model" else load_predictor(uri, device, stage_tracking_uri(ctx))
         summary["models"][role] = {"uri": uri, "sha256": model.sha256, "step": model.step, "device": str(device)}
         for ts in testsets.values():
             _evaluate_one(role, model, ts, params, report if role == "model" else report / role, ctx, tally)
         del model  # free the device before the next model
+        first = None
         if device.type == "cuda":
             import torch
 
@@ -245,6 +255,6 @@ STAGE = StageDef(
     version="1",
     outputs=lambda p: ["report"],
     description="detector metrics (icdar15 / deteval / pascal), threshold sweep, scale/angle breakdown, samples, "
-                "RRC zip",
-    headline=("test/*.hmean",),
+                "RRC zip; recognizer accuracy / 1-NED per test LMDB with the weighted average",
+    headline=("test/*.hmean", "test/*.accuracy"),
 )

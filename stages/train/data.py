@@ -136,9 +136,10 @@ def worker_init(_: int) -> None:
     os.nice(5)
 
 
-def make_loader(dataset: MixedDataset, sampler: Any, workers: int, prefetch: int = 4, pin_memory: bool = False) -> Any:
+def make_loader(dataset: Any, sampler: Any, workers: int, prefetch: int = 4, pin_memory: bool = False,
+                collate: Callable[[list[dict[str, Any]]], dict[str, Any]] = collate) -> Any:
     """A DataLoader running ``dataset`` over ``sampler``'s batches in ``workers`` processes
-    (``pin_memory`` for fast, asynchronous copies to a GPU)."""
+    (``pin_memory`` for fast, asynchronous copies to a GPU; ``collate``: the task's batching)."""
     from torch.utils.data import DataLoader
 
     if workers:

@@ -19,13 +19,12 @@ from typing import Any
 
 from models.checkpoint import CHECKPOINT_FILE, load_checkpoint, restore_rng_state, save_checkpoint
 from pipeline.progress import emit_progress
-from stages.train.data import MixedDataset, make_loader, read_samples
+from stages.train.data import make_loader
 from stages.train.metric_names import REPORT_VAL, mlflow_metrics
 from stages.train.params import OptimParams, TrainParams
 from stages.train.sampler import MixedBatchSampler
 from stages.train.schedule import build_scheduler
-
-VAL_SAMPLES = 2  # validation images drawn and logged at each validation (cheap: they are already predicted)
+from stages.train.task_parts import NOT_TARGETS, TrainTask, train_task
 
 
 @dataclass
@@ -85,8 +84,6 @@ def train_loop(config: dict[str, Any]) -> None:
     import ray.train.torch
     import torch
 
-    from models.build import target_maker
-
     cfg: LoopConfig = config["loop"]
     params = TrainParams.model_validate(cfg.params)
     data, schedule = params.data, params.schedule
@@ -96,23 +93,27 @@ def train_loop(config: dict[str, Any]) -> None:
     device = ray.train.torch.get_device()
     torch.manual_seed(params.seed + rank)
     run = setup(cfg, params, device)
-    dataset = MixedDataset([read_samples(Path(d)) for d in cfg.datasets], data.augment, data.image_size,
-                           target_maker(cfg.model_config), params.seed)
+    task = train_task(cfg.model_config)  # detection or recognition: dataset, batches, validation
+    dataset = task.dataset(cfg.datasets, params, cfg.model_config)
     sampler = MixedBatchSampler(dataset.sizes(), data.ratios(), data.batch_size, schedule.steps, params.seed, rank,
                                 world, run.start)
-    val_images = _load_validation(cfg, params) if rank == 0 else None
+    val_images = _load_validation(cfg, params, task) if rank == 0 else None
     logger = cfg.tracking if rank == 0 else None
     use_bf16 = params.optim.bf16 and device.type == "cuda"  # CPU autocast is slower than float32 for these convs
-    meter, metrics = Meter(), {}
-    loader = make_loader(dataset, sampler, data.loader_workers, pin_memory=device.type == "cuda")
+    meter, metrics, skipped = Meter(), {}, None
+    loader = make_loader(dataset, sampler, data.loader_workers, pin_memory=device.type == "cuda", collate=task.collate)
     for step, batch in zip(range(run.start, schedule.steps), loader):
         _maybe_fault(params, step, rank)
         values = train_step(run.wrapped, run.loss_fn, run.optimizer, run.scheduler, batch, device,
-                            params.optim.grad_clip, use_bf16)
+                            params.optim.grad_clip, use_bf16, task.teacher_forcing)
+        if "skipped" in values:  # tasks whose data skips untrainable samples (recognition) count them
+            skipped = (skipped or 0) + int(values.pop("skipped"))
         meter.add(values, data.batch_size * world)
         done = step + 1
         if rank == 0 and (done % params.log_every == 0 or done == schedule.steps):
             metrics = {**meter.flush(), "lr": run.scheduler.get_last_lr()[0]}
+            if skipped is not None:
+                metrics["skipped"] = skipped  # this rank's untrainable samples so far in this run
             if logger is not None:
                 logger.log_metrics(mlflow_metrics(metrics), step=done)
             if cfg.stage_name:
@@ -120,7 +121,7 @@ def train_loop(config: dict[str, Any]) -> None:
                               loss=metrics.get("loss_total", float("nan")),
                               img_per_s=metrics.get("images_per_s", float("nan")))
         paused = time.perf_counter()
-        metrics.update(_maybe_validate(params, done, run.model, cfg.model_config, val_images, device, logger))
+        metrics.update(_maybe_validate(params, done, run.model, cfg.model_config, val_images, device, logger, task))
         if done % params.checkpoint.every == 0 or done == schedule.steps:
             report(done, {**metrics, "step": done}, run, cfg, rank)
         meter.started += time.perf_counter() - paused  # throughput counts training time only
@@ -160,21 +161,25 @@ def make_optimizer(optim: OptimParams, model: Any) -> Any:
 
 
 def train_step(model: Any, loss_fn: Any, optimizer: Any, scheduler: Any, batch: dict[str, Any], device: Any,
-               grad_clip: float | None, bf16: bool) -> dict[str, float]:
-    """One optimisation step; returns the loss components (and the gradient norm when clipping)."""
+               grad_clip: float | None, bf16: bool, teacher_forcing: bool = False) -> dict[str, float]:
+    """One optimisation step; returns the loss components (and the gradient norm when clipping, and the
+    untrainable samples the batch replaced as ``skipped``). ``teacher_forcing``: the model also gets the
+    targets (recognizers' ``forward(images, targets)``)."""
     import torch
 
     from models.detection.predictor import normalise
 
-    images = normalise(batch["image"].to(device, non_blocking=True))  # (B, 3, S, S)
-    # the architecture's target maps, each (B, S, S)
-    targets = {k: v.to(device, non_blocking=True) for k, v in batch.items() if k not in ("image", "dataset")}
+    images = normalise(batch["image"].to(device, non_blocking=True))  # (B, 3, H, W)
+    # the architecture's targets: detection maps (B, S, S); recognition labels (B, L), lengths (B,), masks
+    targets = {k: v.to(device, non_blocking=True) for k, v in batch.items() if k not in NOT_TARGETS}
     with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-        preds = model(images)
+        preds = model(images, targets) if teacher_forcing else model(images)
     losses = loss_fn(preds, targets)  # computed in float32 (see models.detection.db_loss)
     optimizer.zero_grad(set_to_none=True)
     losses["total"].backward()
     out = {f"loss_{k}": float(v.detach()) for k, v in losses.items()}
+    if "skipped" in batch:
+        out["skipped"] = float(batch["skipped"].sum())
     if grad_clip is not None:
         out["grad_norm"] = float(torch.nn.utils.clip_grad_norm_(model.parameters(), grad_clip))
     optimizer.step()
@@ -209,16 +214,14 @@ def report(step: int, metrics: dict[str, float], run: Run, cfg: LoopConfig, rank
         ray.train.report(metrics, checkpoint=ray.train.Checkpoint.from_directory(folder))
 
 
-def _load_validation(cfg: LoopConfig, params: TrainParams) -> Any:
+def _load_validation(cfg: LoopConfig, params: TrainParams, task: TrainTask) -> Any:
     if cfg.validation is None or params.validation is None:
         return None
-    from stages.train.validate import load_validation
-
-    return load_validation(Path(cfg.validation), params.validation.max_images)
+    return task.load_validation(Path(cfg.validation), params.validation.max_images)
 
 
 def _maybe_validate(params: TrainParams, done: int, model: Any, model_config: dict[str, Any], images: Any, device: Any,
-                    logger: Any) -> dict[str, float]:
+                    logger: Any, task: TrainTask) -> dict[str, float]:
     """Validate on rank 0 every ``validation.every`` steps and at the end; logs ``val/*`` and the drawn
     samples, and returns the scores under their report names (``val_*``)."""
     validation = params.validation
@@ -226,15 +229,11 @@ def _maybe_validate(params: TrainParams, done: int, model: Any, model_config: di
         return {}
     if not (done == params.schedule.steps or (validation.every and done % validation.every == 0)):
         return {}
-    from stages.train.validate import draw_samples, evaluate_with_predictions
-
-    scores, preds = evaluate_with_predictions(model, model_config, images, device, validation.size,
-                                              validation.postprocess.model_dump(),
-                                              validation.protocol)  # bare model: no DDP collective
+    scores, drawn = task.validate(model, model_config, images, device, params)  # bare model: no DDP collective
     metrics = {f"{REPORT_VAL}{k}": v for k, v in scores.items()}
     if logger is not None:
         logger.log_metrics(mlflow_metrics(metrics), step=done)
-        for i, rgb in enumerate(draw_samples(images, preds, VAL_SAMPLES)):
+        for i, rgb in enumerate(drawn):
             logger.log_image(f"samples/val.{i}", rgb, done)
     return metrics
 

@@ -83,9 +83,12 @@ class DataParams(_Section):
                                        description="training inputs and their ratios (normalised to sum to 1)")
     batch_size: int = Field(8, ge=1,
                             description="images per worker per step (global batch = batch_size x workers.count)")
-    image_size: int = Field(640, ge=32, description="side of the square training crops (px)")
+    image_size: int = Field(640, ge=32, description="detection: side of the square training crops (px); "
+                                                    "recognizers take their input geometry from the model config")
     augment: list[dict[str, Any]] = Field(default_factory=lambda: [dict(t) for t in DEFAULT_AUGMENT],
-                                          description="online augmentation chain (stages.dataset.transforms)")
+                                          description="online augmentation chain (stages.dataset.transforms); "
+                                                      "a recognizer left on this default gets the word-image "
+                                                      "chain (stages.train.rec_data.DEFAULT_WORD_AUGMENT)")
     loader_workers: int = Field(2, ge=0, description="DataLoader processes per training worker "
                                                      "(augmentation and target maps run there)")
 

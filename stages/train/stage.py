@@ -80,7 +80,7 @@ def run(params: TrainParams, inputs: dict[str, Path], out_dir: Path, ctx: StageC
                            f"expected {params.schedule.steps}")
     metrics = mlflow_metrics(final["extra"].get("metrics", {}))  # the names the loop logged: train/*, val/*
     resumes = list(final["extra"].get("resumes", []))
-    logged = log_mlflow_model(params, target / CHECKPOINT_FILE, ctx)
+    logged = log_mlflow_model(params, target / CHECKPOINT_FILE, ctx, final["model_config"])
     return StageResult(
         outputs={"model": MODEL_DIR},
         counts={"steps": params.schedule.steps, "resumes": len(resumes)},
@@ -91,23 +91,26 @@ def run(params: TrainParams, inputs: dict[str, Path], out_dir: Path, ctx: StageC
     )
 
 
-def log_mlflow_model(params: TrainParams, checkpoint: Path, ctx: StageContext) -> dict[str, str]:
+def log_mlflow_model(params: TrainParams, checkpoint: Path, ctx: StageContext,
+                     model_config: dict[str, Any] | None = None) -> dict[str, str]:
     """Log the final checkpoint as an MLflow model of the stage's run (saved in a temporary folder, not
     in the output); ``{"model": logged model id}``, or {} when tracking is off."""
     from models import pyfunc
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / MODEL_DIR
-        info = pyfunc.save(checkpoint, folder, serving_settings(params))
+        info = pyfunc.save(checkpoint, folder, serving_settings(params, model_config))
         model_id = ctx.log_model("model", folder, tags={"stage": ctx.stage_name, "cache_key": ctx.key}, params=info)
     return {"model": model_id} if model_id else {}
 
 
-def serving_settings(params: TrainParams) -> dict[str, Any]:
-    """The logged model's inference settings: how validation judged it, when the stage validates."""
-    if params.validation is None:
-        return {}
-    return {"image_size": params.validation.size, **params.validation.postprocess.model_dump()}
+def serving_settings(params: TrainParams, model_config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The logged model's inference settings: the task's (detection: how validation judged it, when the
+    stage validates; recognition: the task's defaults). ``model_config``: the trained model's, when
+    ``params.model`` is null (inherited)."""
+    from stages.train.task_parts import train_task
+
+    return train_task(model_config or params.model or {"arch": "dbnet"}).serving_settings(params)
 
 
 def make_loop(params: TrainParams, inputs: dict[str, Path], init: Path | None, tracking: Any,
@@ -236,5 +239,5 @@ def output_names(params: TrainParams) -> list[str]:
 
 
 STAGE = StageDef(name="train", fn=run, params=TrainParams, version="1", outputs=output_names,
-                 description="train a text detector with Ray Train (pretrain / mixtrain / finetune)",
-                 ray_work=total_workers_need, headline=("val/hmean",))
+                 description="train a text detector or recognizer with Ray Train (pretrain / mixtrain / finetune)",
+                 ray_work=total_workers_need, headline=("val/hmean", "val/accuracy"))

@@ -370,11 +370,12 @@ def log_best_model(best_run: Any, checkpoint: Path, params: Any, sweep: str, tri
     import tempfile
 
     from models import pyfunc
+    from models.checkpoint import load_checkpoint
     from stages.train.stage import serving_settings
 
     with tempfile.TemporaryDirectory() as tmp:
         folder = Path(tmp) / "model"
-        info = pyfunc.save(checkpoint, folder, serving_settings(params))
+        info = pyfunc.save(checkpoint, folder, serving_settings(params, load_checkpoint(checkpoint)["model_config"]))
         return best_run.log_model("model", folder, tags={"sweep": sweep, "trial_id": trial_id}, params=info)
 
 
