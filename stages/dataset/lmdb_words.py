@@ -48,6 +48,11 @@ def _open(folder: Path) -> lmdb.Environment:
     so every reader of the folder in the process shares it; a forked child opens its own)."""
     key = (os.getpid(), str(Path(folder).resolve()))
     if key not in _ENVS:
+        # A DataLoader worker forked from a process that had the folder open inherits that handle, and
+        # lmdb refuses a second one ("already open in this process"): close the inherited copy (this
+        # process's own mapping and file descriptor only) before opening its own.
+        for inherited in [k for k in _ENVS if k[1] == key[1]]:
+            _ENVS.pop(inherited).close()
         _ENVS[key] = lmdb.open(key[1], readonly=True, lock=False, readahead=False, meminit=False, max_readers=64)
     return _ENVS[key]
 

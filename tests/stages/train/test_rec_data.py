@@ -69,3 +69,19 @@ def test_one_lmdb_read_by_several_readers_in_one_process(tmp_path):
     folder = write_word_lmdb(tmp_path / "words", ["same", "folder"])
     train, val = LmdbWords(folder), LmdbWords(folder)  # e.g. a training input that is also the validation set
     assert (train[0].label, val[1].label, len(val)) == ("same", "folder", 2)
+
+
+def test_a_forked_process_reads_an_lmdb_its_parent_has_open(tmp_path):
+    """DataLoader workers are forked from the training process, which has the LMDB open (validation,
+    the dataset's size): the child must open its own handle, not fail on the inherited one."""
+    import multiprocessing
+
+    folder = write_word_lmdb(tmp_path / "w", ["alpha", "beta"])
+    assert LmdbWords(folder)[0].label == "alpha"  # the parent's handle is open now
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(1) as pool:
+        assert pool.apply(_label_of, (str(folder), 1)) == "beta"
+
+
+def _label_of(folder: str, index: int) -> str:
+    return LmdbWords(folder)[index].label
