@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
+from pydantic import ValidationError
 
 from models.recognition.binet import segmentation_loss
 from models.recognition.binet_spec import BINET, BINetConfig, build, decode, loss, targets
@@ -90,3 +92,10 @@ def test_loss_decreases_on_a_tiny_fixed_set():
     with torch.no_grad():
         read = decode({"logits": model(images)["logits"].numpy()}, cfg, {})
     assert [text for text, _ in read] == WORDS
+
+
+def test_config_errors_name_the_key():
+    with pytest.raises(ValidationError, match="vision.heads"):
+        _tiny(vision={"dim": 30, "heads": 4})
+    with pytest.raises(ValidationError, match="language.steps"):
+        _tiny(language={"steps": 3})
