@@ -16,9 +16,9 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.recognition.charset import charset_of
+from models.recognition.charset import CharsetConfig, charset_of
 from models.recognition.config import RecognizerConfig
-from models.recognition.eos_sequences import greedy_decode, label_targets
+from models.recognition.eos_sequences import check_greedy_options, greedy_decode
 from models.task import Architecture
 
 
@@ -62,22 +62,31 @@ def loss(cfg: AttentionConfig) -> Any:
 
 
 class LabelTargets:
-    """Picklable target maker (DataLoader workers get it): ``label`` and ``length`` of one crop's text."""
+    """Picklable target maker (DataLoader workers get it): ``(text, glyph_mask) -> {label, length}``.
 
-    def __init__(self, cfg: RecognizerConfig):
-        self.charset_config, self.max_length = cfg.charset, cfg.max_length
+    ``label``: int64 (max_length,) ids of ``charset.encode(text)`` cut to ``max_length``, padded with 0;
+    ``length``: int64 scalar, the ids kept (0: untrainable, the caller skips the sample). The glyph mask
+    is ignored. (The same contract as the shared ``models.recognition.targets.LabelTargets``.)
+    """
+
+    def __init__(self, charset: CharsetConfig | dict, max_length: int):
+        self.charset, self.max_length = charset_of(charset), max_length
 
     def __call__(self, text: str, glyph_mask: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        return label_targets(charset_of(self.charset_config), self.max_length, text)
+        ids = self.charset.encode(text)[: self.max_length]
+        label = np.zeros(self.max_length, np.int64)
+        label[: len(ids)] = ids
+        return {"label": label, "length": np.asarray(len(ids), np.int64)}
 
 
 def targets(cfg: AttentionConfig) -> LabelTargets:
-    return LabelTargets(cfg)
+    return LabelTargets(cfg.charset, cfg.max_length)
 
 
 def decode(outputs: dict[str, Any], cfg: AttentionConfig, options: dict[str, Any] | None = None
            ) -> list[tuple[str, float]]:
     """``(text, score)`` per crop: greedy characters up to the first EOS, score = mean max probability."""
+    check_greedy_options("attention", options)
     return greedy_decode(outputs["logits"], charset_of(cfg.charset))
 
 

@@ -43,7 +43,8 @@ class PositionAttention(nn.Module):
     def __init__(self, dim: int, steps: int):
         super().__init__()
         self.steps = steps
-        self.keys = nn.Sequential(nn.Conv2d(dim, dim, 3, 1, 1), nn.BatchNorm2d(dim), nn.ReLU(), nn.Conv2d(dim, dim, 3, 1, 1))
+        self.keys = nn.Sequential(nn.Conv2d(dim, dim, 3, 1, 1), nn.BatchNorm2d(dim), nn.ReLU(),
+                                  nn.Conv2d(dim, dim, 3, 1, 1))
         self.query = nn.Linear(dim, dim)
 
     def forward(self, features: torch.Tensor) -> torch.Tensor:
@@ -62,7 +63,8 @@ class BINet(nn.Module):
                  vision_layers: int, lm_layers: int, feedforward: int, iterations: int, gate_floor: float,
                  dropout: float = 0.1):
         super().__init__()
-        self.eos, self.steps, self.iterations, self.gate_floor = charset_size + 1, max_length + 1, iterations, gate_floor
+        self.eos, self.steps = charset_size + 1, max_length + 1
+        self.iterations, self.gate_floor = iterations, gate_floor
         classes = charset_size + 2
         self.encoder = encoder
         self.project = nn.Conv2d(encoder.out_channels, dim, 1)

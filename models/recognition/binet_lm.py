@@ -24,7 +24,8 @@ class ClozeLayer(nn.Module):
         super().__init__()
         self.attention = nn.MultiheadAttention(dim, heads, dropout=dropout, batch_first=True)
         self.norm1, self.norm2 = nn.LayerNorm(dim), nn.LayerNorm(dim)
-        self.ff = nn.Sequential(nn.Linear(dim, feedforward), nn.ReLU(), nn.Dropout(dropout), nn.Linear(feedforward, dim))
+        self.ff = nn.Sequential(nn.Linear(dim, feedforward), nn.ReLU(), nn.Dropout(dropout),
+                                nn.Linear(feedforward, dim))
         self.dropout = nn.Dropout(dropout)
 
     def forward(self, query: torch.Tensor, memory: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:

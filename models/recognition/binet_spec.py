@@ -23,7 +23,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 from models.recognition.attention_spec import EncoderConfig, LabelTargets
 from models.recognition.charset import charset_of
 from models.recognition.config import RecognizerConfig, input_geometry
-from models.recognition.eos_sequences import greedy_decode
+from models.recognition.eos_sequences import check_greedy_options, greedy_decode
 from models.recognition.preprocess import fit_crop
 from models.task import Architecture
 
@@ -98,7 +98,7 @@ class GlyphTargets(LabelTargets):
     """
 
     def __init__(self, cfg: BINetConfig):
-        super().__init__(cfg)
+        super().__init__(cfg.charset, cfg.max_length)
         self.geometry = input_geometry(cfg)
 
     def __call__(self, text: str, glyph_mask: np.ndarray | None = None) -> dict[str, np.ndarray]:
@@ -125,6 +125,7 @@ def decode(outputs: dict[str, Any], cfg: BINetConfig, options: dict[str, Any] | 
            ) -> list[tuple[str, float]]:
     """``(text, score)`` per crop from the final fused ``logits``: characters up to the first EOS,
     score = mean max probability."""
+    check_greedy_options("binet", options)
     return greedy_decode(outputs["logits"], charset_of(cfg.charset))
 
 

@@ -1,4 +1,4 @@
-"""Label targets and greedy decoding shared by recognizers that end a word with an EOS token.
+"""Targets with EOS and greedy decoding shared by recognizers that end a word with an EOS token.
 
 Ids (``models.recognition.charset``): ``0`` is padding, characters are ``1 .. size``, and the end of
 sequence is ``eos = size + 1``; such a model predicts ``max_length + 1`` positions (the word, then EOS).
@@ -8,17 +8,6 @@ from __future__ import annotations
 import numpy as np
 
 from models.recognition.charset import Charset
-
-
-def label_targets(charset: Charset, max_length: int, text: str) -> dict[str, np.ndarray]:
-    """``label`` (int64 (max_length,) ids padded with 0) and ``length`` (int64 scalar; 0: untrainable).
-
-    Unknown characters are dropped (the charset's rule); longer labels are cut to ``max_length``.
-    """
-    ids = charset.encode(text)[:max_length]
-    label = np.zeros(max_length, np.int64)
-    label[: len(ids)] = ids
-    return {"label": label, "length": np.asarray(len(ids), np.int64)}
 
 
 def with_eos(label, length, eos: int):
@@ -50,3 +39,10 @@ def greedy_decode(logits: np.ndarray, charset: Charset) -> list[tuple[str, float
         chosen = conf[: end + 1] if stop.size else conf
         results.append((charset.decode(ids[:end].tolist()), float(chosen.mean()) if chosen.size else 0.0))
     return results
+
+
+def check_greedy_options(arch: str, options: dict | None) -> None:
+    """Refuse a beam search request (``beam_width`` > 1): these decoders read greedily only."""
+    width = (options or {}).get("beam_width", 1)
+    if width != 1:
+        raise ValueError(f"{arch} decoding is greedy: beam_width must be 1, got {width!r}")

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 import torch
 
 from models.recognition.attention_spec import ATTENTION, AttentionConfig, build, decode, loss, targets
@@ -35,6 +36,12 @@ def test_greedy_decode_stops_at_first_eos():
     assert text == "ab"
     expected = np.exp(5) / (np.exp(5) + eos * np.exp(-5))
     assert abs(score - expected) < 1e-6
+
+
+def test_beam_search_is_refused_by_name():
+    logits = {"logits": np.zeros((1, 9, 38), np.float32)}
+    with pytest.raises(ValueError, match="attention decoding is greedy: beam_width must be 1, got 5"):
+        decode(logits, _tiny(), {"beam_width": 5})
 
 
 def test_inference_stops_when_the_decoder_says_eos():
