@@ -74,9 +74,10 @@ class BINet(nn.Module):
         self.transformer = nn.TransformerEncoder(layer, vision_layers, enable_nested_tensor=False)
         self.position_attention = PositionAttention(dim, self.steps)
         self.vision_classify = nn.Linear(dim, classes)
-        self.language = BidirectionalLM(classes, self.steps, dim, heads, lm_layers, feedforward, dropout)
-        self.fuse_gate = nn.Linear(2 * dim, dim)
-        self.fused_classify = nn.Linear(dim, classes)
+        if iterations:  # no unused parameters when the vision model runs alone (DDP refuses those)
+            self.language = BidirectionalLM(classes, self.steps, dim, heads, lm_layers, feedforward, dropout)
+            self.fuse_gate = nn.Linear(2 * dim, dim)
+            self.fused_classify = nn.Linear(dim, classes)
 
     def vision(self, images: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
         """(features (B, T, D), vision logits (B, T, V), segmentation logits (B, H, W))."""

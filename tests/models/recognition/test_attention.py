@@ -73,6 +73,7 @@ def test_loss_decreases_and_the_tiny_set_is_read_back():
         optimiser.step()
         losses.append(parts["total"].item())
     assert losses[-1] < 0.1 * losses[0]
+    assert all(p.grad is not None for p in model.parameters())  # every parameter trains (DDP needs that)
     model.eval()
     with torch.no_grad():
         read = decode({"logits": model(images)["logits"].numpy()}, cfg, {"beam_width": 1})

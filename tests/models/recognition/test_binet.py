@@ -35,6 +35,8 @@ def test_vision_only_when_iterations_is_zero():
     out = model(images, truth)
     assert torch.equal(out["logits"], out["vision_logits"]) and "fused_logits" not in out
     assert set(loss(cfg)(out, truth)) == {"total", "vision", "segmentation"}
+    loss(cfg)(out, truth)["total"].backward()
+    assert all(p.grad is not None for p in model.parameters())  # every parameter trains (DDP needs that)
 
 
 def test_glyph_mask_targets_are_fitted_to_the_input_size():
