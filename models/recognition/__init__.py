@@ -17,6 +17,11 @@ text turned) in training, evaluation and inference alike.
 
 - ``crnn``: CRNN + CTC (``crnn.py`` the network, ``ctc_loss`` / ``ctc`` its loss and torch-free decoding,
   ``crnn_spec`` its registration); labels from ``targets`` (shared by every recognizer);
+- ``attention``: a small ResNet encoder and a 2D-attention LSTM decoder ending words with EOS
+  (``attention.py``, ``attention_spec``; shared ``resnet_encoder``, ``positional``, ``eos_sequences``);
+- ``binet``: ABINet's vision model and bidirectional cloze language model with iterative correction,
+  plus BINet's text segmentation branch gating background features (``binet.py``, ``binet_lm.py``,
+  ``binet_spec``; what is reproduced and what simplified is in ``binet.py``'s docstring);
 - metrics: ``metrics.METRICS`` (word accuracy, 1-NED, char precision / recall);
 - predictor: ``predictor.Recognizer`` (crops or crop files -> text and score, any device);
 - serving: ``serving.SERVING`` (what its MLflow model answers: ``{"text", "score"}`` per image).
@@ -26,12 +31,14 @@ To add a recognizer: its network file, a ``*_spec.py`` with its ``Architecture``
 """
 from __future__ import annotations
 
+from models.recognition.attention_spec import ATTENTION
+from models.recognition.binet_spec import BINET
 from models.recognition.crnn_spec import CRNN
 from models.recognition.metrics import METRICS
 from models.recognition.serving import SERVING
 from models.task import Task
 
-ARCHITECTURES = {arch.name: arch for arch in (CRNN,)}
+ARCHITECTURES = {arch.name: arch for arch in (CRNN, ATTENTION, BINET)}
 
 
 def _predictor(module, config, device, **identity):

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
-from models.recognition.charset import CharsetConfig, charset_of
+from models.recognition.charset import charset_of
 from models.recognition.config import RecognizerConfig
 from models.recognition.eos_sequences import check_greedy_options, greedy_decode
+from models.recognition.targets import LabelTargets
 from models.task import Architecture
 
 
@@ -59,24 +59,6 @@ def loss(cfg: AttentionConfig) -> Any:
     from models.recognition.attention import SequenceLoss
 
     return SequenceLoss(charset_of(cfg.charset).size)
-
-
-class LabelTargets:
-    """Picklable target maker (DataLoader workers get it): ``(text, glyph_mask) -> {label, length}``.
-
-    ``label``: int64 (max_length,) ids of ``charset.encode(text)`` cut to ``max_length``, padded with 0;
-    ``length``: int64 scalar, the ids kept (0: untrainable, the caller skips the sample). The glyph mask
-    is ignored. (The same contract as the shared ``models.recognition.targets.LabelTargets``.)
-    """
-
-    def __init__(self, charset: CharsetConfig | dict, max_length: int):
-        self.charset, self.max_length = charset_of(charset), max_length
-
-    def __call__(self, text: str, glyph_mask: np.ndarray | None = None) -> dict[str, np.ndarray]:
-        ids = self.charset.encode(text)[: self.max_length]
-        label = np.zeros(self.max_length, np.int64)
-        label[: len(ids)] = ids
-        return {"label": label, "length": np.asarray(len(ids), np.int64)}
 
 
 def targets(cfg: AttentionConfig) -> LabelTargets:

@@ -20,11 +20,12 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from models.recognition.attention_spec import EncoderConfig, LabelTargets
+from models.recognition.attention_spec import EncoderConfig
 from models.recognition.charset import charset_of
 from models.recognition.config import RecognizerConfig, input_geometry
 from models.recognition.eos_sequences import check_greedy_options, greedy_decode
 from models.recognition.preprocess import fit_crop
+from models.recognition.targets import LabelTargets
 from models.task import Architecture
 
 

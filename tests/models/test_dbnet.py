@@ -38,7 +38,7 @@ def test_registries_and_unknown_names():
     assert set(models.get_task("detection").architectures) == {"dbnet"}
     with pytest.raises(ValueError, match="unknown backbone 'resnet34'; valid: resnet18, resnet50, tiny"):
         models.build_model({"arch": "dbnet", "backbone": {"name": "resnet34"}})
-    with pytest.raises(ValueError, match="unknown model arch 'psenet'; valid: crnn, dbnet"):
+    with pytest.raises(ValueError, match="unknown model arch 'psenet'; valid: attention, binet, crnn, dbnet"):
         models.build_model({"arch": "psenet"})
 
 

@@ -291,7 +291,8 @@ def test_pipeline_trains_from_the_champion_and_registers_its_result(tmp_path, ra
     synth_out = project.manifest(report, "synth")["outputs"]
     assert version.tags["dataset.synth.train"] == synth_out["train"]["digest"]
     assert version.tags["dataset.synth.test"] == synth_out["test"]["digest"]
-    assert float(version.tags["metric.test.hmean"]) == project.manifest(report, "evaluate")["metrics"]["test/test.hmean"]
+    evaluated = project.manifest(report, "evaluate")["metrics"]
+    assert float(version.tags["metric.test.hmean"]) == evaluated["test/test.hmean"]
     assert version.tags["model.step"] == "2"
     assert version.tags["champion.decision"] in ("promoted", "kept") and version.tags["champion.compared_with"] == "1"
     # It loads with MLflow alone and predicts what the project's own inference does.

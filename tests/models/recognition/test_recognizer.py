@@ -44,9 +44,10 @@ def checkpoint(tmp_path_factory):
     return path
 
 
-def test_the_recognition_task_is_registered_with_crnn():
+def test_the_recognition_task_is_registered_with_its_three_architectures():
     task = get_task("recognition")
-    assert task_of({"arch": "crnn"}) is task and list(task.architectures) == ["crnn"]
+    assert all(task_of({"arch": a}) is task for a in ("crnn", "attention", "binet"))
+    assert list(task.architectures) == ["crnn", "attention", "binet"]
     assert task.default_metric == "word_acc"
     assert task.metric("word_acc")(["Hello!", "a"], ["hello", "b"]) == 0.5
     assert task.metric("word_acc_exact")(["Hello!", "a"], ["hello", "a"]) == 0.5
