@@ -16,7 +16,6 @@ from typing import Any, Literal
 
 import numpy as np
 import torch
-from pydantic import ConfigDict
 from torch import nn
 
 from models import tasks
@@ -162,24 +161,3 @@ def register_in(monkeypatch) -> None:
         monkeypatch.setitem(tasks.TASKS, "recognition", STANDIN_TASK)
     else:
         monkeypatch.setitem(task.architectures, ARCH, ARCHITECTURE)
-
-
-class AnyRecognizerConfig(RecognizerConfig):
-    """A recognizer config that takes any architecture's own keys (for recipes naming models not yet here)."""
-
-    model_config = ConfigDict(extra="allow")
-
-
-def placeholders_for(monkeypatch, names: tuple[str, ...]) -> list[str]:
-    """Register a placeholder recognition architecture under each of ``names`` that no task has yet, so a
-    recipe naming it loads (its own keys unchecked); returns the names it stood in for. A real
-    architecture, once registered, is used and checked instead."""
-    register_in(monkeypatch)
-    missing = [n for n in names if n not in tasks.architectures()]
-    for name in missing:
-        placeholder = Architecture(name=name, task="recognition", config=AnyRecognizerConfig, build=ARCHITECTURE.build,
-                                   loss=ARCHITECTURE.loss, targets=ARCHITECTURE.targets,
-                                   target_keys=ARCHITECTURE.target_keys, decode=ARCHITECTURE.decode,
-                                   output_keys=ARCHITECTURE.output_keys, tiny={"arch": name})
-        monkeypatch.setitem(tasks.TASKS["recognition"].architectures, name, placeholder)
-    return missing

@@ -1,6 +1,5 @@
-"""The recognition recipes load, build their graphs and chain pretrain -> mixtrain -> finetune -> evaluate
--> register. Until ``crnn`` and ``binet`` are registered here, placeholders stand in for them (their own
-keys then go unchecked); once they are, the real configs are validated."""
+"""The recognition recipes load (their model configs validated by the real architectures), build their
+graphs and chain pretrain -> mixtrain -> finetune -> evaluate -> register."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,28 +9,12 @@ import pytest
 from pipeline.config import load_config
 from pipeline.dag import build_graph
 from stages.registry import STAGES
-from tests.stages.rec_standin import placeholders_for
 
 CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 
 
-@pytest.fixture(autouse=True)
-def recognizers(monkeypatch):
-    placeholders_for(monkeypatch, ("crnn", "binet"))
-
-
-def needs_word_synth(name: str) -> None:
-    """quickstart_rec renders its words with the synth stage's ``words`` section (it lands with the synth
-    stage's word images): skip until this checkout's synth stage has it."""
-    from stages.synth.params import SynthParams
-
-    if name == "quickstart_rec" and "words" not in SynthParams.model_fields:
-        pytest.skip("the synth stage here has no words section yet")
-
-
-@pytest.mark.parametrize("name, arch", [("quickstart_rec", "crnn"), ("str_benchmark", "binet")])
+@pytest.mark.parametrize("name, arch", [("quickstart_rec", "binet"), ("str_benchmark", "binet")])
 def test_recognition_recipes_chain_three_training_stages_into_evaluate_and_register(name, arch):
-    needs_word_synth(name)
     config = load_config(CONFIGS / f"{name}.yaml", STAGES)
     graph = build_graph(config, STAGES)
     assert config.stages["pretrain"].params.model["arch"] == arch
@@ -56,7 +39,6 @@ def test_str_benchmark_evaluates_the_six_benchmarks_and_registers_on_their_avera
 
 
 def test_quickstart_rec_evaluates_on_words_never_seen_in_training():
-    needs_word_synth("quickstart_rec")
     config = load_config(CONFIGS / "quickstart_rec.yaml", STAGES)
     graph = build_graph(config, STAGES)
     inputs = graph.nodes["evaluate"].inputs
