@@ -120,18 +120,9 @@ class MlflowWriter:
     def log_model_inputs(self, run_id: str, model_ids: list[str]) -> None:
         """Upstream models the run read (MLflow logged models, by id)."""
         # An output made against another store names a model this one does not hold.
-        held = [m for m in model_ids if self._has_logged_model(m)]
+        held = [m for m in model_ids if _found(self.client.get_logged_model, m)]
         if held:
             self.client.log_inputs(run_id, models=[LoggedModelInput(m) for m in held])
-
-    def _has_logged_model(self, model_id: str) -> bool:
-        from mlflow.exceptions import MlflowException
-
-        try:
-            self.client.get_logged_model(model_id)
-        except MlflowException:
-            return False
-        return True
 
     def log_model(self, run_id: str, name: str, files: dict[str, bytes] | str, tags: dict[str, Any],
                   params: dict[str, Any]) -> str:
@@ -175,13 +166,7 @@ class MlflowWriter:
         return keys
 
     def has_run(self, run_id: str) -> bool:
-        from mlflow.exceptions import MlflowException
-
-        try:
-            self.client.get_run(run_id)
-        except MlflowException:
-            return False
-        return True
+        return _found(self.client.get_run, run_id)
 
     def metric_keys(self, run_id: str) -> list[str]:
         return sorted(self.client.get_run(run_id).data.metrics)
@@ -304,6 +289,17 @@ def flatten(data: Any, prefix: str = "") -> dict[str, Any]:
         else:
             out[name] = value
     return out
+
+
+def _found(get: Any, key: str) -> bool:
+    """Whether the store holds ``key`` (``get``: the client's lookup, which raises when it does not)."""
+    from mlflow.exceptions import MlflowException
+
+    try:
+        get(key)
+    except MlflowException:
+        return False
+    return True
 
 
 def _redacted_tags(tags: dict[str, Any]) -> dict[str, str]:

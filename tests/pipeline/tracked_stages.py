@@ -59,7 +59,7 @@ def reader(params: "EmptyParams", inputs: dict[str, Path], out_dir: Path, ctx) -
 
 
 class EmptyParams(StageParams):
-    pass
+    """No params."""
 
 
 TRACKED_STAGES = {
