@@ -69,16 +69,18 @@ class BasicBlock(nn.Module):
 
 
 def resnet_extractor(in_channels: int, channels: int, blocks: Sequence[int]) -> nn.Sequential:
-    """(B, in, H, W) -> (B, channels, H/16 - 1, W/4 - 1): a conv stem of c/8, then four stages of ``blocks``
-    basic blocks (c/4, c/2, c, c), each after a max-pool (2x2, 2x2, 2x1, 2x1), then a 2x2 valid conv."""
+    """(B, in, H, W) -> (B, channels, H/16 - 1, W/4 - 1): a stride-2 conv stem of c/8 (no full-resolution
+    layer: it costs the most and sees the least), then four stages of ``blocks`` basic blocks (c/4, c/2,
+    c, c), the last three each after a max-pool (2x2, 2x1, 2x1), then a 2x2 valid conv."""
     widths = (channels // 4, channels // 2, channels, channels)
-    pools = ((2, 2), (2, 2), (2, 1), (2, 1))
+    pools = (None, (2, 2), (2, 1), (2, 1))  # the stem already halved both sides
     stem = channels // 8
-    layers: list[nn.Module] = [nn.Conv2d(in_channels, stem, 3, 1, 1, bias=False), nn.BatchNorm2d(stem),
+    layers: list[nn.Module] = [nn.Conv2d(in_channels, stem, 3, 2, 1, bias=False), nn.BatchNorm2d(stem),
                                nn.ReLU(True)]
     cin = stem
     for width, pool, count in zip(widths, pools, blocks):
-        layers.append(nn.MaxPool2d(pool, pool))
+        if pool is not None:
+            layers.append(nn.MaxPool2d(pool, pool))
         for _ in range(count):
             layers.append(BasicBlock(cin, width))
             cin = width
