@@ -23,12 +23,20 @@ import argparse
 import json
 import sys
 import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
+
+from tests.benchmarks.throughput import (  # noqa: E402
+    cuda_missing,
+    pipeline_vs_memory,
+    run_synth,
+    timed_steps,
+    train_stage_layouts,
+    write_results,
+)
 
 SIZE, BATCH, STEPS, WARMUP = 256, 16, 40, 5
 
@@ -52,12 +60,7 @@ GPU = Setting(size=640, backbone="resnet18", device="cuda", bf16=True, loader_wo
 
 def make_data(tmp: Path, images: int = 160, size: int = SIZE) -> Path:
     """A synthetic training set like the quickstart's (1-5 words per image) at ``size`` px."""
-    from pipeline.stage import LocalContext
-    from stages.synth.stage import SynthParams, run
-
-    run(SynthParams(splits={"train": images, "test": 32}, image_size=(size, size), crops=False), {}, tmp / "synth",
-        LocalContext("synth"))
-    return tmp / "synth"
+    return run_synth(tmp, splits={"train": images, "test": 32}, image_size=(size, size), crops=False)
 
 
 def setup(data: Path, setting: Setting):
@@ -89,94 +92,49 @@ def rate(batches, model, loss, optimizer, scheduler, setting: Setting) -> tuple[
     from stages.train.loop import train_step
 
     device = torch.device(setting.device)
-    start, timed, waited = None, 0, 0.0
-    for i in range(WARMUP + STEPS):
-        if i == WARMUP:
-            start = time.perf_counter()
-        asked = time.perf_counter()
-        batch = next(batches)
-        if i >= WARMUP:
-            waited += time.perf_counter() - asked
-            timed += setting.batch
-        train_step(model, loss, optimizer, scheduler, batch, device, 5.0, setting.bf16)
-    elapsed = time.perf_counter() - start
-    return timed / elapsed, waited / elapsed
+    return timed_steps(batches, lambda batch: train_step(model, loss, optimizer, scheduler, batch, device, 5.0,
+                                                         setting.bf16), setting.batch, WARMUP, STEPS)
 
 
-def pipeline_vs_memory(data: Path, setting: Setting, rounds: int = 3) -> dict[str, float]:
-    """Images/s with the DataLoader pipeline and with the same batches replayed from memory, alternated for
-    ``rounds`` rounds; the best of each is compared (the machine may be shared: the best is the least
-    disturbed measurement)."""
+def compare(data: Path, setting: Setting, rounds: int = 3) -> dict:
+    """Images/s with the DataLoader pipeline and with the same batches replayed from memory (see
+    ``throughput.pipeline_vs_memory``), plus the setting and the target ratio."""
     from stages.train.data import collate, make_loader
     from stages.train.sampler import MixedBatchSampler
 
-    piped, memory, waits, peaks = [], [], [], {"pipeline": 0.0, "in_memory": 0.0}
-    for seed in range(rounds):
-        model, loss, optimizer, scheduler, dataset = setup(data, setting)
-        sampler = MixedBatchSampler(dataset.sizes(), [1.0], setting.batch, WARMUP + STEPS, seed=seed)
-        loader = make_loader(dataset, sampler, setting.loader_workers, pin_memory=setting.device == "cuda")
-        _reset_peak(setting)
-        images_per_s, wait = rate(iter(loader), model, loss, optimizer, scheduler, setting)
-        peaks["pipeline"] = max(peaks["pipeline"], _peak_gib(setting))
-        piped.append(images_per_s)
-        waits.append(wait)
-        in_memory = [collate([dataset[ref] for ref in refs]) for refs in sampler]  # built before timing
+    def sampler(seed: int) -> MixedBatchSampler:
+        return MixedBatchSampler(dataset.sizes(), [1.0], setting.batch, WARMUP + STEPS, seed=seed)
+
+    def piped(seed: int) -> tuple[float, float]:
         model, loss, optimizer, scheduler, _ = setup(data, setting)
-        _reset_peak(setting)
-        memory.append(rate(iter(in_memory), model, loss, optimizer, scheduler, setting)[0])
-        peaks["in_memory"] = max(peaks["in_memory"], _peak_gib(setting))
-    out = {"setting": vars(setting), "pipeline_images_per_s": round(max(piped), 1),
-           "in_memory_images_per_s": round(max(memory), 1), "ratio": round(max(piped) / max(memory), 3),
-           "target_ratio": 0.9,
-           "rounds": {"pipeline": [round(r, 1) for r in piped], "in_memory": [round(r, 1) for r in memory],
-                      "pipeline_data_wait_fraction": [round(w, 3) for w in waits]}}
-    if setting.device == "cuda":
-        out["peak_gpu_memory_gib"] = {k: round(v, 2) for k, v in peaks.items()}
-    return out
+        loader = make_loader(dataset, sampler(seed), setting.loader_workers, pin_memory=setting.device == "cuda")
+        return rate(iter(loader), model, loss, optimizer, scheduler, setting)
 
+    def in_memory(seed: int) -> tuple[float, float]:
+        batches = [collate([dataset[ref] for ref in refs]) for refs in sampler(seed)]  # built before timing
+        model, loss, optimizer, scheduler, _ = setup(data, setting)
+        return rate(iter(batches), model, loss, optimizer, scheduler, setting)
 
-def _reset_peak(setting: Setting) -> None:
-    import torch
-
-    if setting.device == "cuda":
-        torch.cuda.reset_peak_memory_stats()
-
-
-def _peak_gib(setting: Setting) -> float:
-    import torch
-
-    return torch.cuda.max_memory_allocated() / 2**30 if setting.device == "cuda" else 0.0
+    dataset = setup(data, setting)[4]
+    out = pipeline_vs_memory(piped, in_memory, setting.device, rounds)
+    return {"setting": vars(setting), **out, "target_ratio": 0.9}
 
 
 def scaling(data: Path, tmp: Path) -> dict[str, dict[str, float]]:
     """The real train stage under Ray Train in three worker/thread layouts: steady images/s and wall time."""
-    import ray
-
-    from pipeline.stage import LocalContext
     from stages.train.params import TrainParams
-    from stages.train.stage import run
 
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="ERROR", _node_ip_address="127.0.0.1",
-             runtime_env={"env_vars": {"PYTHONPATH": str(ROOT)}})
-    layouts = {"1 worker x 2 threads": (1, 2, 2), "1 worker x 1 thread": (1, 2, 1), "2 workers x 1 thread": (2, 1, 1)}
-    out = {}
-    for name, (workers, cpus, threads) in layouts.items():
+    def params(workers: int, cpus: float, threads: int) -> TrainParams:
         # The global batch is the same (16) in every layout: 2 workers take 8 each.
-        params = TrainParams.model_validate({
+        return TrainParams.model_validate({
             "data": {"datasets": [{"input": "train", "ratio": 1}], "batch_size": BATCH // workers, "image_size": SIZE,
                      "loader_workers": 1},
             "optim": {"lr": 1e-3}, "schedule": {"steps": 60}, "checkpoint": {"every": 60}, "log_every": 20,
             "workers": {"count": workers, "cpus_each": cpus, "torch_threads": threads, "max_failures": 0,
                         "storage_path": str(tmp / "ray_results")}})
-        target = tmp / name.replace(" ", "_")
-        target.mkdir()
-        start = time.perf_counter()
-        result = run(params, {"train": data / "train"}, target,
-                     LocalContext("bench", f"bench-{workers}-{threads}", num_cpus=0))  # the workers hold the CPUs
-        out[name] = {"images_per_s": round(result.metrics["train/images_per_s"], 1),
-                     "wall_s": round(time.perf_counter() - start, 1)}
-    ray.shutdown()
-    return out
+
+    layouts = {"1 worker x 2 threads": (1, 2, 2), "1 worker x 1 thread": (1, 2, 1), "2 workers x 1 thread": (2, 1, 1)}
+    return train_stage_layouts(layouts, params, {"train": data / "train"}, tmp)
 
 
 def main() -> None:
@@ -190,18 +148,15 @@ def main() -> None:
     setting = GPU if args.gpu else CPU
     overrides = {"device": args.device, "threads": args.threads, "loader_workers": args.loader_workers}
     setting = Setting(**{**vars(setting), **{k: v for k, v in overrides.items() if v is not None}})
-    if setting.device == "cuda":
-        import torch
-
-        if not torch.cuda.is_available():
-            print(json.dumps({"skipped": "no CUDA device: the GPU setting needs one (--device cpu runs it on CPU)"}))
-            return
+    if cuda_missing(setting.device):
+        return
     tmp = Path(tempfile.mkdtemp(prefix="bench-train-"))
     data = make_data(tmp, size=setting.size)
-    results: dict = {"pipeline_vs_memory": pipeline_vs_memory(data, setting)}
+    results: dict = {"pipeline_vs_memory": compare(data, setting)}
     if args.scaling:
         results["ray_train_layouts"] = scaling(data, tmp)
     print(json.dumps(results, indent=2))
+    write_results("bench_train", results)
     if results["pipeline_vs_memory"]["ratio"] < 0.9:
         print("FAIL: the data pipeline is below 90% of the in-memory rate", file=sys.stderr)
         sys.exit(1)
