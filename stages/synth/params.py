@@ -7,6 +7,7 @@ from typing import Literal
 from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from pipeline.stage import StageParams
+from stages.synth.ranges import check_range
 from stages.synth.word_params import WordParams
 
 _SPLIT_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -66,12 +67,7 @@ class SynthParams(StageParams):
     @field_validator("instances_per_image", "font_size", "arc_degrees", "rotation_deg")
     @classmethod
     def _check_ranges(cls, value: tuple, info: ValidationInfo) -> tuple:
-        low, high = _LIMITS[info.field_name]
-        if value[0] > value[1]:
-            raise ValueError(f"low {value[0]} is above high {value[1]}")
-        if value[0] < low or value[1] > high:
-            raise ValueError(f"must lie within [{low}, {high}], got {list(value)}")
-        return value
+        return check_range(value, _LIMITS[info.field_name])
 
     @model_validator(mode="after")
     def _scene_or_word_splits(self) -> "SynthParams":

@@ -7,6 +7,8 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
 
+from stages.synth.ranges import check_range
+
 # Random strings: digits and lower-case letters (cased later like words), the 36-symbol benchmark set.
 _RANDOM_CHARS = string.digits + string.ascii_lowercase
 _SPLIT_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -84,12 +86,7 @@ class WordParams(BaseModel):
     @field_validator(*_LIMITS)
     @classmethod
     def _check_ranges(cls, value: tuple, info: ValidationInfo) -> tuple:
-        low, high = _LIMITS[info.field_name]
-        if value[0] > value[1]:
-            raise ValueError(f"low {value[0]} is above high {value[1]}")
-        if value[0] < low or value[1] > high:
-            raise ValueError(f"must lie within [{low}, {high}], got {list(value)}")
-        return value
+        return check_range(value, _LIMITS[info.field_name])
 
     @field_validator("case_weights")
     @classmethod

@@ -151,6 +151,10 @@ def test_words_params_are_validated():
         SynthParams.model_validate({"words": {"splits": {"a": {"count": 1, "background": "busy"}}}})
     with pytest.raises(ValidationError, match="width 300 is above max_width 256"):
         SynthParams.model_validate({"words": {"splits": {"a": 1}, "width": 300}})
+    with pytest.raises(ValidationError, match=r"words.font_scale\n.*must lie within \[0.5, 4.0\], got \[0.2, 1.0\]"):
+        SynthParams.model_validate({"words": {"splits": {"a": 1}, "font_scale": [0.2, 1.0]}})
+    with pytest.raises(ValidationError, match=r"words.blur_sigma\n.*low 2.0 is above high 1.0"):
+        SynthParams.model_validate({"words": {"splits": {"a": 1}, "blur_sigma": [2.0, 1.0]}})
 
 
 def test_fixed_width_images(tmp_path):
