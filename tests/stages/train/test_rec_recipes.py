@@ -2,6 +2,7 @@
 graphs and chain pretrain -> mixtrain -> finetune -> evaluate -> register."""
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -9,11 +10,12 @@ import pytest
 from pipeline.config import load_config
 from pipeline.dag import build_graph
 from stages.registry import STAGES
+from tests.benchmarks.rec_models import ARCHS, model_configs
 
 CONFIGS = Path(__file__).resolve().parents[3] / "configs"
 
 
-@pytest.mark.parametrize("name, arch", [("quickstart_rec", "binet"), ("str_benchmark", "binet")])
+@pytest.mark.parametrize("name, arch", [("quickstart_rec", "crnn"), ("str_benchmark", "binet")])
 def test_recognition_recipes_chain_three_training_stages_into_evaluate_and_register(name, arch):
     config = load_config(CONFIGS / f"{name}.yaml", STAGES)
     graph = build_graph(config, STAGES)
@@ -44,3 +46,11 @@ def test_quickstart_rec_evaluates_on_words_never_seen_in_training():
     inputs = graph.nodes["evaluate"].inputs
     assert (inputs["heldout"].stage, inputs["heldout"].output) == ("synth", "test_words")
     assert config.stages["register"].params.benchmark_metric == "heldout.accuracy"
+
+
+@pytest.mark.parametrize("arch", ARCHS)
+def test_the_side_by_side_benchmark_models_are_valid_quickstart_rec_models(arch):
+    # bench_rec_quality trains each of them through the recipe with --set stages.pretrain.model=<json>
+    model = model_configs()[arch]
+    config = load_config(CONFIGS / "quickstart_rec.yaml", STAGES, [f"stages.pretrain.model={json.dumps(model)}"])
+    assert config.stages["pretrain"].params.model["arch"] == arch
