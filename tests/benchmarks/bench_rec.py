@@ -1,8 +1,9 @@
 """Recognition throughput: words/s of each recognizer, trained through the data pipeline and from memory.
 
 For each architecture (``crnn``, ``attention``, ``binet``) at the quickstart's sizes (32 x 100 crops,
-lower36 charset, labels up to 16 characters; ``binet`` is ``configs/quickstart_rec.yaml``'s model, the
-other two are small configs of about the same size), batch 64, one torch thread, in this process:
+lower36 charset, labels up to 16 characters; ``crnn`` is ``configs/quickstart_rec.yaml``'s model, the
+other two are small configs of about the same size: ``tests/benchmarks/rec_models.py``), batch 64, one
+torch thread, in this process:
 
 - training words/s through the real data pipeline (LMDB read, JPEG decode, word augmentation, fitting,
   targets in one DataLoader process: ``WordDataset`` + ``collate_words``) and on the same batches built
@@ -37,6 +38,7 @@ from typing import Any, Iterator
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
+from tests.benchmarks.rec_models import ARCHS, model_configs  # noqa: E402
 from tests.benchmarks.throughput import (  # noqa: E402
     cuda_missing,
     pipeline_vs_memory,
@@ -47,8 +49,6 @@ from tests.benchmarks.throughput import (  # noqa: E402
 )
 
 BATCH, STEPS, WARMUP, ROUNDS, TRAIN_WORDS = 64, 20, 3, 2, 2000
-QUICKSTART = ROOT / "configs" / "quickstart_rec.yaml"
-ARCHS = ("crnn", "attention", "binet")
 
 
 @dataclass(frozen=True)
@@ -64,25 +64,6 @@ class Setting:
 
 CPU = Setting()
 GPU = Setting(batch=256, device="cuda", bf16=True, loader_workers=8, threads=4)
-
-
-def model_configs() -> dict[str, dict[str, Any]]:
-    """Each architecture's config at the quickstart's geometry (charset, 32 x 100 crops, max_length):
-    ``binet`` is the quickstart recipe's model; ``crnn`` and ``attention`` are small configs of a similar
-    size (about 0.2-0.35 M parameters each)."""
-    import yaml
-
-    binet = yaml.safe_load(QUICKSTART.read_text())["stages"]["pretrain"]["model"]
-    geometry = {key: binet[key] for key in ("charset", "height", "width", "max_length")}
-    return {
-        "crnn": {"arch": "crnn", **geometry, "backbone": {"name": "resnet", "channels": 64, "blocks": [1, 1, 1, 1]},
-                 "hidden": 64, "lstm_layers": 1},
-        # the binet encoder's widths, and a decoder as wide as its transformer
-        "attention": {"arch": "attention", **geometry,
-                      "encoder": {"channels": [32, 64, 64], "blocks": [1, 1, 1], "strides": [[2, 2], [2, 2], [2, 1]]},
-                      "decoder": {"hidden": 64, "embed": 32, "attention": 64}},
-        "binet": binet,
-    }
 
 
 def make_data(tmp: Path, words: int = TRAIN_WORDS) -> Path:
