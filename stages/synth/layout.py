@@ -6,7 +6,6 @@ Everything random comes from the ``rng`` passed in, so an image is a pure functi
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import cv2
@@ -16,9 +15,10 @@ from shapely.geometry import Polygon
 from stages.dataset.transforms.geometry import apply_matrix, rotation_about, translation, warp_matrix
 from stages.synth.backgrounds import make_background
 from stages.synth.colour import background_levels, opposite_colour, pick_text_colour
+from stages.synth.effects import SCENE_WAVE, random_curve, random_shadow
 from stages.synth.fonts import load_font
 from stages.synth.lexicon import sample_text
-from stages.synth.render import Curve, Sprite, render_sprite
+from stages.synth.render import Sprite, render_sprite
 
 _MARGIN = 2.0  # px kept free between a polygon and the frame, and between two polygons
 _POSITION_TRIES = 12
@@ -121,19 +121,8 @@ def _random_sprite(config: RenderConfig, text: str, rng) -> Sprite | None:
     size = int(rng.integers(config.font_size[0], config.font_size[1] + 1))
     stroke = max(1, int(round(size / 14))) if rng.random() < config.border_prob else 0
     blur = float(rng.uniform(0.4, 1.0)) if rng.random() < config.blur_prob else 0.0
-    shadow = None
-    if rng.random() < config.shadow_prob:
-        reach = max(1, int(round(size / 16)))
-        shadow = (int(rng.integers(-reach, reach + 1)) or reach, int(rng.integers(1, reach + 1)),
-                  float(rng.uniform(0.5, 1.5)))
-    curve = None
-    if rng.random() < config.curved_fraction:
-        if rng.random() < 0.6:
-            angle = math.radians(rng.uniform(*config.arc_degrees)) * (1 if rng.random() < 0.5 else -1)
-            curve = Curve("arc", angle=angle)
-        else:
-            curve = Curve("wave", amplitude=float(rng.uniform(0.15, 0.35)) * size,
-                          wavelength=float(rng.uniform(4.0, 8.0)) * size, phase=float(rng.uniform(0, 2 * math.pi)))
+    shadow = random_shadow(rng, size, config.shadow_prob)
+    curve = random_curve(rng, size, config.curved_fraction, config.arc_degrees, SCENE_WAVE)
     return render_sprite(text, load_font(font_path, size), stroke=stroke, blur=blur, shadow=shadow, curve=curve,
                          min_points=config.curve_points)
 

@@ -15,7 +15,6 @@ Everything random comes from the ``rng`` passed in, so an image is a pure functi
 """
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass, field
 
 import cv2
@@ -25,8 +24,9 @@ from stages.dataset.transforms.geometry import apply_matrix, rotation_about, tra
 from stages.synth.backgrounds import crop_from_file, procedural
 from stages.synth.clutter import add_clutter
 from stages.synth.colour import background_levels, opposite_colour, pick_text_colour
+from stages.synth.effects import WORD_WAVE, random_curve, random_shadow
 from stages.synth.fonts import load_font
-from stages.synth.render import Curve, Sprite, render_sprite
+from stages.synth.render import Sprite, render_sprite
 from stages.synth.vocabulary import TextSource, sample_text
 
 MASK_THRESHOLD = 0.5  # glyph coverage above which a pixel is a glyph pixel in the mask
@@ -94,19 +94,8 @@ def render_word(style: WordStyle, source: TextSource, rng: np.random.Generator) 
 def _sprite(style: WordStyle, text: str, font_path: str, size: int, rng) -> Sprite | None:
     """The word's masks: border and shadow at random, bent along an arc or a wave with ``curved_fraction``."""
     stroke = max(1, int(round(size / 16))) if rng.random() < style.border_prob else 0
-    shadow = None
-    if rng.random() < style.shadow_prob:
-        reach = max(1, int(round(size / 16)))
-        shadow = (int(rng.integers(-reach, reach + 1)) or reach, int(rng.integers(1, reach + 1)),
-                  float(rng.uniform(0.5, 1.5)))
-    curve = None
-    if rng.random() < style.curved_fraction:
-        if rng.random() < 0.6:
-            angle = math.radians(rng.uniform(*style.arc_degrees)) * (1 if rng.random() < 0.5 else -1)
-            curve = Curve("arc", angle=angle)
-        else:
-            curve = Curve("wave", amplitude=float(rng.uniform(0.08, 0.2)) * size,
-                          wavelength=float(rng.uniform(5.0, 10.0)) * size, phase=float(rng.uniform(0, 2 * math.pi)))
+    shadow = random_shadow(rng, size, style.shadow_prob)
+    curve = random_curve(rng, size, style.curved_fraction, style.arc_degrees, WORD_WAVE)
     return render_sprite(text, load_font(font_path, size), stroke=stroke, shadow=shadow, curve=curve)
 
 
