@@ -8,7 +8,7 @@ import torch
 from models.recognition.attention_spec import ATTENTION, AttentionConfig, build, decode, loss, targets
 from models.recognition.charset import charset_of
 from models.recognition.eos_sequences import greedy_decode
-from tests.models.recognition.words import batch
+from tests.models.recognition.words import batch, fit
 
 WORDS = ["cat", "dog", "bird", "fish"]
 
@@ -64,14 +64,7 @@ def test_loss_decreases_and_the_tiny_set_is_read_back():
     cfg = _tiny()
     model, criterion = build(cfg, False), loss(cfg)
     images, truth = batch(WORDS, targets(cfg))
-    optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
-    losses = []
-    for _ in range(120):
-        parts = criterion(model(images, truth), truth)
-        optimiser.zero_grad()
-        parts["total"].backward()
-        optimiser.step()
-        losses.append(parts["total"].item())
+    losses = [step["total"] for step in fit(model, criterion, images, truth, lr=3e-3, steps=120)]
     assert losses[-1] < 0.1 * losses[0]
     assert all(p.grad is not None for p in model.parameters())  # every parameter trains (DDP needs that)
     model.eval()

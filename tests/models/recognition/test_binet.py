@@ -8,7 +8,7 @@ from pydantic import ValidationError
 
 from models.recognition.binet import segmentation_loss
 from models.recognition.binet_spec import BINET, BINetConfig, build, decode, loss, targets
-from tests.models.recognition.words import batch, word_crop
+from tests.models.recognition.words import batch, fit, word_crop
 
 WORDS = ["cat", "dog", "bird", "fish"]
 
@@ -64,15 +64,9 @@ def test_segmentation_branch_learns_the_glyph_mask():
     cfg = _tiny(loss={"vision": 0.0, "language": 0.0, "fused": 0.0, "segmentation": 1.0})
     model, criterion = build(cfg, False), loss(cfg)
     images, truth = batch(WORDS, targets(cfg))
-    optimiser = torch.optim.Adam(model.parameters(), lr=3e-3)
-    first = None
-    for _ in range(100):
-        seg = criterion(model(images, truth), truth)["segmentation"]
-        first = seg.item() if first is None else first
-        optimiser.zero_grad()
-        seg.backward()
-        optimiser.step()
-    assert seg.item() < 0.6 * first
+    seg = [step["segmentation"] for step in fit(model, criterion, images, truth, lr=3e-3, steps=100,
+                                                 part="segmentation")]
+    assert seg[-1] < 0.6 * seg[0]
 
 
 def test_loss_decreases_on_a_tiny_fixed_set():
@@ -80,14 +74,7 @@ def test_loss_decreases_on_a_tiny_fixed_set():
     cfg = _tiny()
     model, criterion = build(cfg, False), loss(cfg)
     images, truth = batch(WORDS, targets(cfg))
-    optimiser = torch.optim.Adam(model.parameters(), lr=2e-3)
-    history = []
-    for _ in range(150):
-        parts = criterion(model(images, truth), truth)
-        optimiser.zero_grad()
-        parts["total"].backward()
-        optimiser.step()
-        history.append({k: v.item() for k, v in parts.items()})
+    history = fit(model, criterion, images, truth, lr=2e-3, steps=150)
     for part in ("total", "vision", "language", "fused", "segmentation"):
         assert history[-1][part] < 0.5 * history[0][part], part
     model.eval()

@@ -25,3 +25,18 @@ def batch(words: list[str], make_targets, height: int = 32, width: int = 64) -> 
     per_sample = [make_targets(w, mask) for w, (_, mask) in zip(words, crops)]
     targets = {k: torch.from_numpy(np.stack([t[k] for t in per_sample])) for k in per_sample[0]}
     return images, targets
+
+
+def fit(model, criterion, images: torch.Tensor, truth: dict, lr: float, steps: int,
+        part: str = "total") -> list[dict[str, float]]:
+    """Train ``model`` with Adam on one fixed batch for ``steps`` steps, minimising loss component ``part``;
+    every component's value at each step."""
+    optimiser = torch.optim.Adam(model.parameters(), lr=lr)
+    history = []
+    for _ in range(steps):
+        parts = criterion(model(images, truth), truth)
+        optimiser.zero_grad()
+        parts[part].backward()
+        optimiser.step()
+        history.append({k: v.item() for k, v in parts.items()})
+    return history
