@@ -2,7 +2,8 @@
 
 A config file holds the engine settings and a ``stages:`` mapping. Each stage entry has the engine
 keys (``type``, ``inputs``, ``resources``, ``retries``) and, beside them at the same level, the stage's
-own params, validated by that stage type's pydantic model. So an error reads
+own params, validated by that stage type's pydantic model. ``enabled: false`` leaves a stage (and every
+stage needing it) out of the run: see ``pipeline.switches``. So an error reads
 ``stages.finetune.optim.lr: Input should be a valid number`` and ``--set stages.finetune.optim.lr=0.01`` works.
 
 ``extends: base.yaml`` (relative to the file) deep-merges the base under the file: mappings merge
@@ -20,6 +21,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from pipeline.stage import StageDef, StageParams
+from pipeline.switches import drop_disabled
 
 ENGINE_KEYS = ("type", "inputs", "resources", "retries")
 
@@ -85,6 +87,8 @@ class PipelineConfig(_Strict):
     experiment: str | None = None
     ray: RayConfig = Field(default_factory=RayConfig)
     stages: dict[str, StageSpec]
+    disabled: dict[str, str] = Field(default_factory=dict,
+                                     description="stages left out of the run (pipeline.switches) and why")
 
     @field_validator("stages")
     @classmethod
@@ -135,6 +139,10 @@ def validate_config(raw: dict[str, Any], source: str, stages: Mapping[str, Stage
     problems: list[str] = []
     params_by_stage: dict[str, StageParams] = {}
     if isinstance(stages_raw, dict):
+        try:
+            raw["disabled"] = drop_disabled(stages_raw)
+        except ValueError as exc:
+            raise ConfigError(source, [str(exc)]) from None
         for name, entry in stages_raw.items():
             if not isinstance(entry, dict):
                 problems.append(f"stages.{name}: expected a mapping, got {type(entry).__name__}")

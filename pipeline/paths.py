@@ -8,10 +8,15 @@ in which case it is ~/scenetext on the node that runs the driver.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 
 PROJECT_DIR = Path(__file__).resolve().parents[1]
+# Always defined for paths in configs: the checkout's folder, so a recipe can name data it ships
+# (``$SCENETEXT_PROJECT_DIR/configs/data/...``) wherever the project home is.
+PROJECT_VAR = "SCENETEXT_PROJECT_DIR"
+_VAR = re.compile(r"\$(\w+)|\$\{(\w+)\}")
 
 
 def project_home() -> Path:
@@ -22,6 +27,17 @@ def project_home() -> Path:
     if "runtime_resources" in PROJECT_DIR.parts:
         return Path.home() / "scenetext"
     return PROJECT_DIR
+
+
+def expand_vars(value: str) -> str:
+    """``$NAME`` and ``${NAME}`` replaced from the environment, ``$SCENETEXT_PROJECT_DIR`` defaulting to
+    this checkout's folder; an unset variable is left as written (callers report it)."""
+    def one(match: re.Match) -> str:
+        name = match.group(1) or match.group(2)
+        default = str(PROJECT_DIR) if name == PROJECT_VAR else match.group(0)
+        return os.environ.get(name, default)
+
+    return _VAR.sub(one, value)
 
 
 def resolve_root(root: str) -> str:

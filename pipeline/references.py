@@ -126,10 +126,11 @@ class ReferenceResolver:
 
 
 def expand_path(value: str) -> Path:
-    """``~`` and ``$VARS`` expanded, relative to the project home; an unset variable is an error."""
-    from pipeline.paths import project_home
+    """``~`` and ``$VARS`` expanded (``pipeline.paths.expand_vars``), relative to the project home; an
+    unset variable is an error."""
+    from pipeline.paths import expand_vars, project_home
 
-    expanded = os.path.expandvars(os.path.expanduser(value))
+    expanded = expand_vars(os.path.expanduser(value))
     if "$" in expanded:
         raise UnresolvedReference(f"{value!r}: environment variable not set (expanded to {expanded!r})")
     path = Path(expanded)

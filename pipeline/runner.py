@@ -76,6 +76,8 @@ def run_pipeline(options: RunOptions, stages: Mapping[str, StageDef], console: C
     inv = prepare(options, stages)
     plan = make_plan(inv.graph, inv.store, inv.names, options.force, inv.tracking_uri)
     print(f"pipeline {inv.config.name}: {len(plan)} stages, artifacts in {inv.store.root}")
+    for name, why in inv.config.disabled.items():
+        print(f"  left out: {name} ({why})")
     print(format_plan(plan, inv.graph), flush=True)
     if options.dry_run:
         return RunReport()

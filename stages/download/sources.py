@@ -66,7 +66,7 @@ def resolve_local(path: str) -> Path:
 
     A relative path resolves against the project home, not the working dir: under ``ray job submit``
     the working dir is a temporary copy."""
-    from pipeline.paths import project_home
+    from pipeline.paths import expand_vars, project_home
 
-    local = Path(os.path.expandvars(path)).expanduser()
+    local = Path(expand_vars(path)).expanduser()
     return local if local.is_absolute() else project_home() / local

@@ -100,3 +100,28 @@ def test_digest_changes_with_params(tmp_path):
     path = write(tmp_path / "c.yaml", base_config())
     assert load_config(path, STAGES).digest() == load_config(path, STAGES).digest()
     assert load_config(path, STAGES).digest() != load_config(path, STAGES, ["stages.a.message=other"]).digest()
+
+
+def test_disabled_stage_and_its_dependants_are_left_out_with_reasons(tmp_path):
+    data = base_config(message="hi")
+    data["stages"]["a"]["enabled"] = False
+    data["stages"]["a"]["sleep_s"] = "not validated while disabled"
+    data["stages"]["c"] = {"type": "smoke", "inputs": {"up": "b.out"}}
+    data["stages"]["d"] = {"type": "smoke", "enabled": True}
+    config = load_config(write(tmp_path / "c.yaml", data), STAGES)
+    assert list(config.stages) == ["d"]
+    assert config.disabled == {"a": "enabled: false", "b": "needs a", "c": "needs b"}
+
+
+def test_set_turns_a_disabled_stage_on(tmp_path):
+    data = base_config(message="hi")
+    data["stages"]["a"]["enabled"] = False
+    config = load_config(write(tmp_path / "c.yaml", data), STAGES, ["stages.a.enabled=true"])
+    assert list(config.stages) == ["a", "b"]
+    assert config.disabled == {}
+
+
+def test_enabled_must_be_a_boolean(tmp_path):
+    data = base_config(message="hi")
+    data["stages"]["a"]["enabled"] = "no"
+    assert problems_of(write(tmp_path / "c.yaml", data)) == ["stages.a.enabled: expected true or false, got 'no'"]

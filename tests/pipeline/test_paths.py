@@ -66,3 +66,16 @@ def test_python_version_agrees_between_pyproject_and_readme():
     assert pyproject["project"]["requires-python"] == ">=3.11"
     readme = (paths.PROJECT_DIR / "README.md").read_text()
     assert re.findall(r"`python3` \((3\.\d+)\+\)", readme) == ["3.11"]
+
+
+def test_project_dir_variable_names_the_checkout_unless_set(monkeypatch):
+    from pipeline.paths import PROJECT_DIR, expand_vars
+    from pipeline.references import expand_path
+
+    monkeypatch.delenv("SCENETEXT_PROJECT_DIR", raising=False)
+    monkeypatch.setenv("SCENETEXT_HOME", "/elsewhere")
+    assert expand_path("$SCENETEXT_PROJECT_DIR/configs") == PROJECT_DIR / "configs"
+    assert expand_vars("${SCENETEXT_PROJECT_DIR}/x") == f"{PROJECT_DIR}/x"
+    monkeypatch.setenv("SCENETEXT_PROJECT_DIR", "/mirror")
+    assert expand_vars("$SCENETEXT_PROJECT_DIR/x") == "/mirror/x"
+    assert expand_vars("$NOT_SET_ANYWHERE_42/x") == "$NOT_SET_ANYWHERE_42/x"
