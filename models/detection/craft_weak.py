@@ -82,9 +82,17 @@ def split_columns(crop: np.ndarray, min_peak: float = 0.2, valley_ratio: float =
     peaks = _humps(profile, min_peak, valley_ratio)
     if not peaks:
         return []
-    cuts = [float(a + np.argmin(profile[a:b + 1])) + 0.5 for a, b in zip(peaks, peaks[1:])]
+    cuts = [_valley(profile, a, b) for a, b in zip(peaks, peaks[1:])]
     edges = [0.0, *cuts, float(crop.shape[1])]
     return list(zip(edges[:-1], edges[1:]))
+
+
+def _valley(profile: np.ndarray, start: int, stop: int) -> float:
+    """Where to cut between humps at ``start`` and ``stop``: the middle of the lowest columns (two
+    equal lowest columns on either side of a boundary put the cut on the boundary itself)."""
+    span = profile[start:stop + 1]
+    lowest = np.flatnonzero(span <= span.min() + 1e-4)
+    return float(start + (lowest[0] + lowest[-1]) / 2.0) + 0.5
 
 
 def _humps(profile: np.ndarray, min_peak: float, valley_ratio: float) -> list[int]:
