@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import numpy as np
+import torch
 
 from models.build import target_maker
 from stages.dataset.records import TextInstance
@@ -62,3 +63,20 @@ def test_dbnet_targets_are_called_without_texts(tmp_path):
     assert not getattr(maker, "needs_texts", False)
     item = MixedDataset([read_samples(_dataset(tmp_path))], [], 64, maker, seed=0)[SampleRef(0, 0, 0)]
     assert item["gt"].shape == (64, 64)
+
+
+def test_craft_targets_batch_through_the_loader_into_the_loss(tmp_path):
+    from models.detection.craft_config import LossConfig, TargetsConfig
+    from models.detection.craft_loss import CraftLoss
+    from models.detection.craft_targets import CraftTargets
+    from stages.train.data import collate
+
+    ds = MixedDataset([read_samples(_dataset(tmp_path))], [], 64, CraftTargets(TargetsConfig(max_words=8)), seed=0)
+    batch = collate([ds[SampleRef(0, 0, 0)], ds[SampleRef(0, 0, 1)]])
+    assert batch["words"].shape == (2, 8, 11) and batch["mask"].shape == (2, 32, 32)
+    assert batch["words"][0, :, 10].tolist() == [1.0, 1.0, 0, 0, 0, 0, 0, 0]  # "full" and "half"; "###" masked
+    assert batch["words"][0, :2, 8].tolist() == [4.0, 4.0]  # transcription lengths
+    assert batch["mask"][0, 10, 26].item() == 0.0  # inside the don't-care word
+    zeros = torch.zeros(2, 1, 32, 32, requires_grad=True)
+    losses = CraftLoss(LossConfig())({"region": zeros, "affinity": zeros}, batch)
+    assert torch.isfinite(losses["total"]) and losses["total"].item() > 0  # the words' Gaussians are missed
