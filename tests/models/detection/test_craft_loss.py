@@ -111,3 +111,22 @@ def test_mask_of_the_wrong_resolution_is_a_clear_error():
     full = torch.zeros(1, 64, 128)
     with pytest.raises(ValueError, match="half the input resolution"):
         CraftLoss(LossConfig())(outputs(full, full), targets)
+
+
+def test_optimising_the_maps_learns_the_words_characters():
+    # the maps themselves as parameters: the loss alone must drive them to three character peaks
+    targets = batch_targets(ONE_WORD)
+    region = torch.zeros(1, 1, 32, 64, requires_grad=True)
+    affinity = torch.zeros(1, 1, 32, 64, requires_grad=True)
+    loss = CraftLoss(LossConfig())
+    optimiser = torch.optim.Adam([region, affinity], lr=0.05)
+    first = None
+    for _ in range(60):
+        optimiser.zero_grad()
+        total = loss({"region": region, "affinity": affinity}, targets)["total"]
+        first = first if first is not None else total.item()
+        total.backward()
+        optimiser.step()
+    assert total.item() < 0.05 * first
+    maps = loss.pseudo_targets(region[:, 0], targets["words"], targets["mask"])
+    assert maps["weight"][0, 16, 32].item() == 1.0  # the learnt region score splits into 3 characters
