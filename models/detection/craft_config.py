@@ -45,6 +45,7 @@ class LossConfig(_Section):
     """The region / affinity regression loss (``models.detection.craft_loss``)."""
 
     ohem_ratio: float = Field(3.0, gt=0, description="hard background pixels kept per text pixel")
+    positive_threshold: float = Field(0.1, gt=0, lt=1, description="target value above which a pixel is text")
 
 
 class CraftConfig(_Section):

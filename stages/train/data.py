@@ -8,7 +8,7 @@ gives the same augmented batch on a resumed run and with any number of loader wo
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Sequence
 
@@ -25,12 +25,14 @@ from stages.train.sampler import SampleRef
 
 @dataclass
 class Sample:
-    """One annotated image: path, and per instance a (N, 2) float32 polygon, a don't-care flag and a weight."""
+    """One annotated image: path, and per instance a (N, 2) float32 polygon, a don't-care flag, a weight
+    and its transcription ('' when unknown)."""
 
     image_path: Path
     polygons: list[np.ndarray]
     ignore: list[bool]
     weights: list[float]
+    texts: list[str] = field(default_factory=list)
 
 
 class PackedSamples:
@@ -42,13 +44,15 @@ class PackedSamples:
     """
 
     def __init__(self, paths: list[str], counts: list[int], sizes: list[int], coords: list[np.ndarray],
-                 ignore: list[bool], weights: list[float]):
+                 ignore: list[bool], weights: list[float], texts: list[str] | None = None):
         self.paths = np.array(paths)  # (n_images,) fixed-width str
         self.first = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)  # (n_images + 1,) instance offsets
         self.vertex = np.concatenate([[0], np.cumsum(sizes)]).astype(np.int64)  # (n_inst + 1,) vertex offsets
         self.coords = np.concatenate(coords).astype(np.float32) if coords else np.zeros((0, 2), np.float32)
         self.ignore = np.asarray(ignore, bool)
         self.weights = np.asarray(weights, np.float32)
+        # fixed-width unicode: one flat buffer the forked workers share, like the arrays above
+        self.texts = np.array(texts if texts is not None else [""] * len(self.ignore), dtype=str)
 
     def __len__(self) -> int:
         return len(self.paths)
@@ -60,13 +64,13 @@ class PackedSamples:
         a, b = int(self.first[i]), int(self.first[i + 1])
         polys = [self.coords[self.vertex[k]:self.vertex[k + 1]] for k in range(a, b)]
         return Sample(Path(str(self.paths[i])), polys, self.ignore[a:b].tolist(),
-                      [float(w) for w in self.weights[a:b]])
+                      [float(w) for w in self.weights[a:b]], [str(t) for t in self.texts[a:b]])
 
 
 def read_samples(path: Path) -> PackedSamples:
     """Every image of a COCO detection set, with its instances; ``iscrowd`` marks don't care and the
     COCO ``weight`` (default 1) is each instance's loss weight."""
-    paths, counts, sizes, coords, ignore, weights = [], [], [], [], [], []
+    paths, counts, sizes, coords, ignore, weights, texts = [], [], [], [], [], [], []
     for rec in read_detection_set(path):
         paths.append(str(rec.image_path))
         counts.append(len(rec.instances))
@@ -75,9 +79,10 @@ def read_samples(path: Path) -> PackedSamples:
             sizes.append(len(coords[-1]))
             ignore.append(bool(inst.ignore))
             weights.append(float(inst.weight))
+            texts.append(inst.text)
     if not paths:
         raise ValueError(f"dataset {path}: its annotations.json lists no images")
-    return PackedSamples(paths, counts, sizes, coords, ignore, weights)
+    return PackedSamples(paths, counts, sizes, coords, ignore, weights, texts)
 
 
 class MixedDataset:
@@ -85,7 +90,8 @@ class MixedDataset:
 
     datasets: the samples of each training set (``read_samples``); chain: augmentation spec (list of
     transform dicts); image_size: crop side; targets: the architecture's target maker
-    (``models.build.target_maker``); seed: base of every item's random generator.
+    (``models.build.target_maker``; one with a true ``needs_texts`` attribute is also given the kept
+    instances' transcriptions as ``texts=``); seed: base of every item's random generator.
     """
 
     def __init__(self, datasets: Sequence[PackedSamples], chain: list[dict[str, Any]], image_size: int,
@@ -110,10 +116,13 @@ class MixedDataset:
         """Augment one decoded image and build its targets: ``image`` (S, S, 3) uint8 and the
         architecture's (S, S) float32 target maps."""
         image, polys, ignore = self.chain(image, sample.polygons, sample.ignore, rng)
-        polys, ignore, weights = drop_empty(polys, ignore, sample.weights)
+        # transforms keep the instances' order, so the parallel lists are filtered alongside
+        texts = sample.texts or [""] * len(polys)  # a hand-made Sample may carry no texts
+        polys, ignore, weights, texts = drop_empty(polys, ignore, sample.weights, texts)
         image, polys, ignore = self.fit(image, polys, ignore, rng)
         size = self.image_size
-        maps = self.targets(size, size, polys, ignore, weights)
+        extra = {"texts": texts} if getattr(self.targets, "needs_texts", False) else {}
+        maps = self.targets(size, size, polys, ignore, weights, **extra)
         return {"image": np.ascontiguousarray(image), **maps}
 
 
