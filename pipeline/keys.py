@@ -159,13 +159,15 @@ def _resolve_value(value: Any, dumped: Any, extra: dict, where: str, found: _Res
         if isinstance(holder, dict) and isinstance(holder.get(leaf), str):
             holder[leaf] = _resolve_one(kind, holder[leaf], f"{where}.{at}", found)
         return dumped
+    if isinstance(value, BaseModel):
+        return _resolve_one(kind, dumped, where, found)  # a structured reference (e.g. a package file)
     if isinstance(value, (list, tuple)):
         return [_resolve_one(kind, item, f"{where}.{i}", found) for i, item in enumerate(value)]
     return _resolve_one(kind, value, where, found)
 
 
-def _resolve_one(kind: str, value: str, where: str, found: _Resolution) -> Any:
-    if kind == "checkpoint" and value in found.inputs:
+def _resolve_one(kind: str, value: Any, where: str, found: _Resolution) -> Any:
+    if kind == "checkpoint" and isinstance(value, str) and value in found.inputs:
         return {"input": value}  # the upstream stage's key covers it
     try:
         resolved = found.resolver.resolve(kind, value)

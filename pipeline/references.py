@@ -9,7 +9,11 @@ content digest. Kinds of reference:
 - ``checkpoint``: a model checkpoint: a path, ``file://``, ``runs:/`` or ``models:/`` URI (a value that
   is one of the stage's input names is an input, keyed by the upstream key instead);
 - ``weights``: a path, ``file://`` or an ``http(s)://`` URL (a URL is keyed as written: released
-  weights files do not change under their URL).
+  weights files do not change under their URL);
+- ``content``: a local file (path or ``file://``) keyed by its content digest alone: the same bytes
+  moved elsewhere keep the key;
+- ``package``: a file inside an installed Python package, ``{"module": ..., "file": ...}`` (found
+  where the module lives, without importing it), keyed by its content digest alone.
 
 A reference that does not resolve raises ``UnresolvedReference``; the keying code turns it into a config
 error naming the key path.
@@ -25,7 +29,7 @@ from urllib.request import url2pathname
 
 from pipeline.digests import DigestCache
 
-KINDS = ("path", "checkpoint", "weights")
+KINDS = ("path", "checkpoint", "weights", "content", "package")
 
 
 class UnresolvedReference(ValueError):
@@ -40,10 +44,16 @@ class ReferenceResolver:
         self.digests = digests if digests is not None else DigestCache()
         self._client: Any = None
 
-    def resolve(self, kind: str, value: str) -> dict[str, Any]:
+    def resolve(self, kind: str, value: Any) -> dict[str, Any]:
         """What ``value`` of reference kind ``kind`` points at, as plain data for the key."""
         if kind not in KINDS:
             raise ValueError(f"unknown reference kind {kind!r}; kinds: {', '.join(KINDS)}")
+        if kind == "package":
+            if not isinstance(value, dict) or set(value) != {"module", "file"}:
+                raise UnresolvedReference(f"{value!r}: a package reference is {{module: ..., file: ...}}")
+            return {"sha256": self.digests.path_digest(package_file(value["module"], value["file"]))}
+        if kind == "content":
+            return {"sha256": self.resolve("path", value)["sha256"]}
         scheme = urlparse(value).scheme
         if kind == "weights" and scheme in ("http", "https"):
             return {"url": value}
@@ -135,6 +145,29 @@ def expand_path(value: str) -> Path:
         raise UnresolvedReference(f"{value!r}: environment variable not set (expanded to {expanded!r})")
     path = Path(expanded)
     return path if path.is_absolute() else project_home() / path
+
+
+def package_file(module: str, file: str) -> Path:
+    """The file ``file`` (relative, no ``..``) inside the folder of the installed package ``module``.
+
+    The module is located, not imported (``importlib.util.find_spec``: a top-level package runs none of
+    its code); raises ``UnresolvedReference`` when it is not installed or holds no such file."""
+    import importlib.util
+
+    relative = Path(file)
+    if relative.is_absolute() or ".." in relative.parts:
+        raise UnresolvedReference(f"{file!r}: a package file is relative to the package folder, without '..'")
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        spec = None
+    if spec is None:
+        raise UnresolvedReference(f"package {module!r} is not installed")
+    folders = list(spec.submodule_search_locations or []) or ([str(Path(spec.origin).parent)] if spec.origin else [])
+    for folder in folders:
+        if (Path(folder) / relative).is_file():
+            return Path(folder) / relative
+    raise UnresolvedReference(f"package {module!r} (in {', '.join(folders)}) holds no file {file!r}")
 
 
 def store_identity(uri: str) -> str:

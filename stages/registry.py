@@ -10,6 +10,7 @@ from stages.augment import stage as augment_stage
 from stages.convert import stage as convert_stage
 from stages.download import stage as download_stage
 from stages.evaluate import stage as evaluate_stage
+from stages.pretrained import stage as pretrained_stage
 from stages.pseudo_label import stage as pseudo_label_stage
 from stages.register import stage as register_stage
 from stages.smoke import stage as smoke_stage
@@ -18,8 +19,8 @@ from stages.train import stage as train_stage
 
 STAGES: dict[str, StageDef] = {
     module.STAGE.name: module.STAGE
-    for module in (augment_stage, convert_stage, download_stage, evaluate_stage, pseudo_label_stage, register_stage,
-                   smoke_stage, synth_stage, train_stage)
+    for module in (augment_stage, convert_stage, download_stage, evaluate_stage, pretrained_stage, pseudo_label_stage,
+                   register_stage, smoke_stage, synth_stage, train_stage)
 }
 
 

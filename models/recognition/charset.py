@@ -5,6 +5,9 @@ Kinds (a model config's ``charset``):
 * ``lower36``: ``0-9a-z``, case-insensitive (the academic benchmark setting): labels are lower-cased
   first, so ``"Hello"`` trains as ``"hello"``;
 * ``printable94``: the 94 printable ASCII characters ``!`` to ``~`` (no space), case-sensitive;
+* ``easyocr_en``: the 96 characters of EasyOCR's English recognizers (``english_g2``), in their class
+  order: ``0-9``, the 32 ASCII punctuation characters, the space, ``€``, ``A-Z``, ``a-z``; case-sensitive.
+  (A charset file cannot hold the space: blank lines are skipped.)
 * ``file``: the characters of a UTF-8 file, one per line (CJK sets for LSVT / ReCTS); blank lines are
   skipped, a line of more than one character or a repeated character is an error naming the line.
 
@@ -26,13 +29,14 @@ from pydantic import BaseModel, ConfigDict, model_validator
 
 LOWER36 = string.digits + string.ascii_lowercase
 PRINTABLE94 = "".join(chr(c) for c in range(33, 127))
+EASYOCR_EN = string.digits + string.punctuation + " €" + string.ascii_uppercase + string.ascii_lowercase
 
 
 class CharsetConfig(BaseModel):
     """``kind`` and, for ``file``, the file's ``path``."""
 
     model_config = ConfigDict(extra="forbid")
-    kind: Literal["lower36", "printable94", "file"] = "lower36"
+    kind: Literal["lower36", "printable94", "easyocr_en", "file"] = "lower36"
     path: str | None = None
 
     @model_validator(mode="after")
@@ -77,6 +81,8 @@ def charset_of(config: CharsetConfig | dict) -> Charset:
         return Charset(LOWER36, lower=True)
     if config.kind == "printable94":
         return Charset(PRINTABLE94)
+    if config.kind == "easyocr_en":
+        return Charset(EASYOCR_EN)
     return _file_charset(str(config.path))
 
 

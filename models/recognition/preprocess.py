@@ -5,8 +5,9 @@ turn counter-clockwise so their reading direction runs left to right. Width:
 
 * ``fixed``: the crop is resized to ``H x W`` (aspect kept, the rest padded with zeros on the right
   when ``keep_ratio``; stretched otherwise);
-* variable (``width=None``): the aspect ratio is kept and the width rounded to a multiple of 4,
-  between ``H // 2`` and ``max_width``; a batch is then padded on the right to its widest crop.
+* variable (``width=None``): the aspect ratio is kept and the width rounded to a multiple of
+  ``width_multiple`` (4 by default; 1 keeps the exact scaled width), between ``H // 2`` and
+  ``max_width``; a batch is then padded on the right to its widest crop.
 
 Normalisation to model input is the training loop's (ImageNet mean / std on RGB), as for detection.
 """
@@ -27,7 +28,7 @@ def upright(image: np.ndarray, rotate_tall: bool = True) -> np.ndarray:
 
 
 def fit_crop(image: np.ndarray, height: int, width: int | None, keep_ratio: bool = True, max_width: int = 256,
-             rotate_tall: bool = True) -> np.ndarray:
+             rotate_tall: bool = True, width_multiple: int = 4) -> np.ndarray:
     """(height, W, 3) uint8 of an (h, w, 3) RGB crop: W = ``width``, or the kept aspect (see the module doc)."""
     image = upright(image, rotate_tall)
     h, w = image.shape[:2]
@@ -35,7 +36,7 @@ def fit_crop(image: np.ndarray, height: int, width: int | None, keep_ratio: bool
         raise ValueError(f"empty crop of shape {image.shape}")
     scaled = max(1, round(w * height / h))
     if width is None:
-        target = int(np.clip(round(scaled / 4) * 4, max(4, height // 2), max_width))
+        target = int(np.clip(round(scaled / width_multiple) * width_multiple, max(4, height // 2), max_width))
         return cv2.resize(image, (target, height), interpolation=cv2.INTER_LINEAR)
     if not keep_ratio:
         return cv2.resize(image, (width, height), interpolation=cv2.INTER_LINEAR)

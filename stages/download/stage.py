@@ -8,10 +8,10 @@ from typing import Any
 
 from pipeline.stage import StageContext, StageDef, StageResult
 from stages.dataset.archives import archive_kind, extract_archive
+from stages.dataset.http_fetch import RetryPolicy, fetch
 from stages.dataset.tree import count_tree, link_tree, place_file
 from stages.download.checksum import expected_digests, matches, verify_or_delete
 from stages.download.errors import DownloadError, SourceMissing
-from stages.download.http_fetch import RetryPolicy, fetch
 from stages.download.params import DownloadParams, UrlSource
 from stages.download.sources import (
     apply_mirror,

@@ -38,3 +38,9 @@ def test_pad_batch_pads_to_the_widest_and_rejects_mixed_heights():
     assert batch.shape == (2, 32, 64, 3) and batch[0, :, 40:].sum() == 0
     with pytest.raises(ValueError, match="share a height"):
         pad_batch([np.ones((32, 4, 3), np.uint8), np.ones((16, 4, 3), np.uint8)])
+
+
+def test_width_multiple_1_keeps_the_exact_scaled_width():
+    crop = np.zeros((10, 33, 3), np.uint8)  # 33 * 32 / 10 = 105.6 -> 106
+    assert fit_crop(crop, 32, None).shape == (32, 104, 3)  # the default rounds to a multiple of 4
+    assert fit_crop(crop, 32, None, width_multiple=1).shape == (32, 106, 3)

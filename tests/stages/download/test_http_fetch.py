@@ -9,8 +9,8 @@ import time
 
 import pytest
 
+from stages.dataset.http_fetch import RetryPolicy, fetch
 from stages.download.errors import DownloadError
-from stages.download.http_fetch import RetryPolicy, fetch
 from tests.stages.download.fileserver import serving
 
 LOG = logging.getLogger("test.download")

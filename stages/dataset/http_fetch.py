@@ -1,4 +1,5 @@
 """Streamed HTTP(S) download into ``<dest>.part``: resume with Range, retries with exponential backoff.
+Shared by the stages that fetch files (download, pretrained).
 
 Only the standard library (urllib) is used. TLS is verified with the default SSL context, never loosened;
 nothing here ever prompts.
@@ -17,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TextIO
 
-from stages.download.errors import DownloadError, HttpError
-from stages.download.progress import Progress
+from stages.dataset.errors import DownloadError, HttpError
+from stages.dataset.transfer_progress import Progress
 
 CHUNK = 256 * 1024
 MAX_BACKOFF_S = 60.0
