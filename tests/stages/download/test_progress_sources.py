@@ -5,7 +5,7 @@ import io
 import logging
 from pathlib import Path
 
-from stages.download import progress
+from stages.dataset import transfer_progress as progress
 from stages.download.sources import apply_mirror, cache_entry, resolve_cache_dir, resolve_local
 
 
