@@ -18,6 +18,14 @@ Output folder::
     predictions.json        every image as above ({"images": [...]}: what ``eval-det`` reads)
     summary.json            model, device, settings, counts and the images skipped (with the reason)
 
+With ``--recognizer URI`` (the same kinds of reference as ``--model``) every detection is also read: it is cut
+out as a rectified crop and recognised (``stages.evaluate.spotter``), and the files become (``spot_files``)::
+
+    res/res_<stem>.txt      ICDAR 2015 end-to-end: x1,y1,...,x4,y4,transcription (more points: min-area rectangle)
+    json/<stem>.json        as above, plus "texts" and "text_scores" (the full polygons stay in "polygons")
+    vis/<stem>.jpg          polygons with their texts written above them
+    summary.json            as above, plus "recognizer" (uri, checkpoint_sha256, step) and "texts" (non-empty)
+
 Inference is the detection task's predictor as the evaluate stage drives it (``stages.evaluate.inference.predict``:
 same resizing, padding, decoding and polygon clean-up), so these files re-evaluate to the numbers the evaluate
 stage reports. An unreadable
@@ -78,6 +86,9 @@ def infer_parser() -> argparse.ArgumentParser:
                         help="DBNet growth ratio; 0: invert the training shrink")
     parser.add_argument("--workers", type=int, default=2, help="threads decoding and post-processing images")
     parser.add_argument("--no-vis", action="store_true", help="do not draw the images")
+    parser.add_argument("--recognizer", help="a recognizer (same references as --model) reading every detection: "
+                                             "ICDAR 2015 end-to-end lines, texts in the JSON and on the drawings")
+    parser.add_argument("--rec-batch-size", type=int, default=64, help="crops per recognizer pass (default 64)")
     parser.add_argument("--frame", choices=("exif_applied", "stored"), default="exif_applied",
                         help="exif_applied (default): show photos upright, as their EXIF orientation asks, and give "
                              "polygons in that view; stored: the pixels as stored in the file (as datasets are)")
@@ -94,6 +105,8 @@ def main_infer(argv: list[str]) -> int:
         return 2
     recognised = summary.get("task") == "recognition"
     found = f"{summary['texts']} texts" if recognised else f"{summary['detections']} detections"
+    if "recognizer" in summary:
+        found += f", {summary['texts']} read"
     print(f"{summary['images']} images, {found}, {len(summary['skipped'])} skipped -> {args.out}")
     return 0 if summary["images"] else 1
 
@@ -108,6 +121,7 @@ def run_inference(args: argparse.Namespace, stream: TextIO | None = None) -> dic
     for item in skipped:
         print(f"skipped {item.path}: {item.reason}", file=stream)
     model = load(args.model, args.device, args.tracking_uri)
+    reader = _recognizer(args, model)
     if _task(model) == "recognition":  # word crops: text and score per image (stages.evaluate.rec_infer)
         from stages.evaluate.rec_infer import recognize_files
 
@@ -124,6 +138,11 @@ def run_inference(args: argparse.Namespace, stream: TextIO | None = None) -> dic
     for start in range(0, len(images), step):
         chunk: list[ImageFile] = images[start : start + step]
         preds = _predict_chunk(model, chunk, args, post, progress, start, skipped, stream)
+        if reader is not None:  # the same detections, each read off its rectified crop
+            from stages.evaluate.spot_infer import spot_chunk
+
+            records += spot_chunk(reader, out, [item for item in chunk if item.image_id in preds], preds, args)
+            continue
         for item in chunk:
             if item.image_id in preds:
                 records.append(write_image(out, item, preds[item.image_id], not args.no_vis))
@@ -132,9 +151,28 @@ def run_inference(args: argparse.Namespace, stream: TextIO | None = None) -> dic
                "settings": {"image_size": args.image_size, "batch_size": args.batch_size, "frame": args.frame, **post},
                "images": len(records), "detections": sum(len(r["scores"]) for r in records),
                "skipped": [vars(s) for s in skipped], "seconds": round(time.time() - started, 3)}
-    (out / "predictions.json").write_text(json.dumps({"images": records}))
+    if reader is not None:
+        summary["recognizer"] = {"uri": args.recognizer, "checkpoint_sha256": reader.sha256, "step": reader.step,
+                                 "rec_batch_size": args.rec_batch_size}
+        summary["texts"] = sum(1 for r in records for t in r["texts"] if t)
+    (out / "predictions.json").write_text(json.dumps({"images": records}, ensure_ascii=False))
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
     return summary
+
+
+def _recognizer(args: argparse.Namespace, detector: Any) -> Any:
+    """The ``--recognizer`` predictor, checked to be one and to follow a detector; None without the option."""
+    if not getattr(args, "recognizer", None):
+        return None
+    if _task(detector) != "detection":
+        raise InferError(f"--recognizer reads a detector's boxes, but --model {args.model!r} is a "
+                         f"{_task(detector)} model")
+    if args.rec_batch_size < 1:
+        raise InferError(f"--rec-batch-size must be >= 1, got {args.rec_batch_size}")
+    reader = load(args.recognizer, args.device, args.tracking_uri)
+    if _task(reader) != "recognition":
+        raise InferError(f"--recognizer {args.recognizer!r} is a {_task(reader)} model, not a recognizer")
+    return reader
 
 
 def _task(model: Any) -> str:

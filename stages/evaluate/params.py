@@ -37,6 +37,9 @@ class EvaluateParams(StageParams):
     baseline_uri: str | None = Field(None, json_schema_extra={"reference": "checkpoint"},
                                      description="a second model evaluated alike (metrics prefixed "
                                                  "`baseline.`), instead of a `baseline` input")
+    recognizer_uri: str | None = Field(None, json_schema_extra={"reference": "checkpoint"},
+                                       description="a recognizer reading each detection (or a `recognizer` input): "
+                                                   "end-to-end and word-spotting metrics on test sets with texts")
     image_size: int | tuple[int, int] = Field(1280, description="longer side (px), or a fixed (w, h) box; "
                                                                "aspect kept, padded to x32")
     batch_size: int = Field(4, ge=1, description="images per forward pass")

@@ -58,8 +58,9 @@ from .analysis import (
 )
 from .inference import TestSet, load_testset, pick_device, predict
 from .rec_eval import run_recognition
+from .spot_eval import e2e_metrics, has_transcriptions, load_recognizer
 
-MODEL_INPUTS = ("model", "baseline")
+MODEL_INPUTS = ("model", "baseline", "recognizer")
 REPORT = "report"
 METRIC_PREFIX = "test/"  # of every metric on the stage's MLflow run and in its result
 _NAME = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -119,7 +120,8 @@ def _decode_options(params: EvaluateParams) -> dict[str, Any]:
 def _model_uris(params: EvaluateParams, inputs: dict[str, Path]) -> dict[str, str]:
     """{"model": uri[, "baseline": uri]} from the inputs or the params (not both)."""
     uris = {}
-    for role, given in (("model", params.model_uri), ("baseline", params.baseline_uri)):
+    for role, given in (("model", params.model_uri), ("baseline", params.baseline_uri),
+                        ("recognizer", params.recognizer_uri)):
         if role in inputs and given is not None:
             raise ValueError(f"evaluate: both an input {role!r} and {role}_uri are given; use one")
         if role in inputs or given is not None:
@@ -184,18 +186,24 @@ def run(params: EvaluateParams, inputs: dict[str, Path], out_dir: Path, ctx: Sta
     device = pick_device(ctx.num_gpus, ctx.logger)
     first = load_predictor(uris["model"], device, stage_tracking_uri(ctx))
     if task_of(first.config).name == "recognition":  # test sets are LMDBs of word crops
+        if "recognizer" in uris:
+            raise ValueError("evaluate: recognizer_uri / a recognizer input reads a detector's boxes, but the "
+                             "model is itself a recognizer")
         return run_recognition(params, {"model": first, **({"baseline": None} if "baseline" in uris else {})},
                                _testsets(inputs), out_dir, ctx,
                                lambda role: load_predictor(uris[role], device, stage_tracking_uri(ctx)))
     testsets = {name: load_testset(name, path) for name, path in _testsets(inputs).items()}
     report = Path(out_dir) / REPORT
     tally = _Tally()
+    reader = load_recognizer(uris.pop("recognizer"), device, stage_tracking_uri(ctx)) if "recognizer" in uris else None
     summary: dict[str, Any] = {"protocol": params.protocol, "params": params.model_dump(mode="json"), "models": {}}
+    if reader is not None:
+        summary["recognizer"] = {"uri": reader.uri, "sha256": reader.sha256, "step": reader.step}
     for role, uri in uris.items():
         model = first if role == "model" else load_predictor(uri, device, stage_tracking_uri(ctx))
         summary["models"][role] = {"uri": uri, "sha256": model.sha256, "step": model.step, "device": str(device)}
         for ts in testsets.values():
-            _evaluate_one(role, model, ts, params, report if role == "model" else report / role, ctx, tally)
+            _evaluate_one(role, model, ts, params, report if role == "model" else report / role, ctx, tally, reader)
         del model  # free the device before the next model
         first = None
         if device.type == "cuda":
@@ -224,7 +232,7 @@ class _Tally:
 
 
 def _evaluate_one(role: str, model: Any, ts: TestSet, params: EvaluateParams, folder: Path,
-                  ctx: StageContext, tally: _Tally) -> None:
+                  ctx: StageContext, tally: _Tally, reader: Any = None) -> None:
     """One model on one test set: predict, score, write ``folder/<test set>/``, log, add to ``tally``."""
     started = time.time()
     preds = predict(model, ts.images, image_size=params.image_size, batch_size=params.batch_size,
@@ -233,6 +241,11 @@ def _evaluate_one(role: str, model: Any, ts: TestSet, params: EvaluateParams, fo
     samples = write_testset_report(folder / ts.name, ts, ev, params, f"{role} on {ts.name}")
     name = ts.name if role == "model" else f"{role}.{ts.name}"
     tally.metrics.update(ev.metrics(name))
+    if reader is not None and has_transcriptions(ts):
+        spotted = e2e_metrics(reader, ts, ev.preds, params.recognition.batch_size, name)
+        tally.metrics.update(spotted)
+        ctx.logger.info("evaluate: %s on %s end to end: hmean %.4f, word spotting %.4f", role, ts.name,
+                        spotted[f"{name}.e2e_hmean"], spotted[f"{name}.wordspotting_hmean"])
     tally.results.setdefault(role, {})[ts.name] = {**ev.result.summary(), "best": ev.best, "sweep": ev.sweep}
     tally.rows += _per_image_rows(role, ts, ev)
     tally.counts[f"{name.replace('.', '_')}_images"] = len(ts.images)
