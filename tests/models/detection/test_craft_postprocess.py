@@ -5,9 +5,9 @@ import cv2
 import numpy as np
 import pytest
 
+from models.detection.craft_config import CraftConfig
 from models.detection.craft_postprocess import postprocess
 from models.detection.craft_spec import decode
-from models.detection.craft_config import CraftConfig
 
 
 def _gaussian(shape, centre, sx, sy, angle):
