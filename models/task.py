@@ -28,6 +28,9 @@ class Architecture:
         one image's outputs (numpy, ``output_keys`` only, cropped to the image's resized region) back
         in original-image pixels; ``options`` are the decode settings of the caller (thresholds, ...).
     tiny: the config of the CPU-sized variant (tests, quickstart).
+    output_stride: input pixels per output-map pixel (1: maps at the input resolution, as DBNet's; CRAFT's
+        are at half of it: 2). The predictor crops each map to ceil(h / stride) x ceil(w / stride) of an
+        image resized to (h, w) and passes ``decode`` a ``scale`` of map pixels per original pixel.
     """
 
     name: str
@@ -40,6 +43,7 @@ class Architecture:
     decode: Callable[..., list[tuple[Any, float]]]
     output_keys: tuple[str, ...]
     tiny: dict[str, Any] = field(default_factory=dict)
+    output_stride: int = 1
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,10 @@
 
 - ``dbnet``: DBNet (``dbnet.py`` the network, ``db_loss`` / ``db_targets`` / ``db_postprocess`` its
   training loss, targets and decoding, ``dbnet_spec`` its registration);
+- ``craft``: CRAFT (``craft.py`` the network, ``craft_config`` its typed config, ``craft_postprocess``
+  its decoding of region / affinity score maps into word boxes or polygons, ``craft_targets`` /
+  ``craft_loss`` / ``craft_weak`` its weak-supervision training, ``craft_import`` the mapping of the
+  public ``craft_mlt_25k`` weights, ``craft_spec`` its registration);
 - metrics: ``protocols.PROTOCOLS`` (icdar15, deteval, pascal);
 - predictor: ``predictor.Detector`` (preprocess -> forward -> decode, batched, any device);
 - serving: ``serving.SERVING`` (what its MLflow model answers: polygons and scores per image).
@@ -11,12 +15,13 @@ To add a detector: its network file, a ``*_spec.py`` with its ``Architecture``, 
 """
 from __future__ import annotations
 
+from models.detection.craft_spec import CRAFT
 from models.detection.dbnet_spec import DBNET
 from models.detection.protocols import PROTOCOLS
 from models.detection.serving import SERVING
 from models.task import Task
 
-ARCHITECTURES = {arch.name: arch for arch in (DBNET,)}
+ARCHITECTURES = {arch.name: arch for arch in (DBNET, CRAFT)}
 
 
 def _predictor(module, config, device, **identity):

@@ -7,8 +7,9 @@ preprocess: each image is resized keeping its aspect ratio (longer side = ``imag
     inside a fixed ``(w, h)``), then padded bottom / right with the mean colour (0 after normalisation)
     to a multiple of 32 (the network's stride) and to the largest image of its batch;
 forward: RGB uint8 -> ImageNet-normalised float NCHW, the model in inference mode on its device;
-decode: each output map is cropped to the image's own region (no detections from padding) and turned
-    into polygons by the architecture's ``decode`` with the exact resize factors.
+decode: each output map is cropped to the image's own region (no detections from padding; maps at a
+    coarser ``output_stride`` than the input are cropped to the matching cells) and turned into polygons
+    by the architecture's ``decode`` with the exact resize factors (map pixels per original pixel).
 ``predict`` runs over image files with decoding and post-processing in a thread pool (cv2 releases
 the GIL) while the model runs the previous batch.
 """
@@ -136,8 +137,9 @@ class Detector:
                options: dict[str, Any]) -> Polygons:
         """Polygons of image ``j`` of a batch, in its original frame."""
         (h, w), (h0, w0) = resized, original
-        mine = {key: value[j, :, :h, :w] for key, value in outputs.items()}
-        return self.arch.decode(mine, self.config, options, (h0, w0), (w / w0, h / h0))
+        stride = self.arch.output_stride  # maps of a strided architecture cover ceil(h / stride) rows
+        mine = {key: value[j, :, : math.ceil(h / stride), : math.ceil(w / stride)] for key, value in outputs.items()}
+        return self.arch.decode(mine, self.config, options, (h0, w0), (w / w0 / stride, h / h0 / stride))
 
     def detect(self, images: Sequence[np.ndarray], image_size: int | Sequence[int], options: dict[str, Any],
                flip: bool = False) -> list[Polygons]:

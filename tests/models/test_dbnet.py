@@ -35,10 +35,10 @@ def test_resnet18_dbnet_builds_with_its_neck():
 
 def test_registries_and_unknown_names():
     assert set(BACKBONE_NAMES) == {"tiny", "resnet18", "resnet50"}
-    assert set(models.get_task("detection").architectures) == {"dbnet"}
+    assert set(models.get_task("detection").architectures) == {"dbnet", "craft"}
     with pytest.raises(ValueError, match="unknown backbone 'resnet34'; valid: resnet18, resnet50, tiny"):
         models.build_model({"arch": "dbnet", "backbone": {"name": "resnet34"}})
-    with pytest.raises(ValueError, match="unknown model arch 'psenet'; valid: attention, binet, crnn, dbnet"):
+    with pytest.raises(ValueError, match="unknown model arch 'psenet'; valid: attention, binet, craft, crnn, dbnet"):
         models.build_model({"arch": "psenet"})
 
 

@@ -66,7 +66,8 @@ def test_a_registered_architecture_is_found_by_name_and_config(brightnet):
     assert architecture_of({"arch": "brightnet"}) is brightnet
     assert task_of({"arch": "brightnet"}) is get_task("detection")
     assert isinstance(models.build_model({"arch": "brightnet", "level": 0.5}), BrightNet)
-    with pytest.raises(ValueError, match="unknown model arch 'nonet'; valid: attention, binet, brightnet, crnn, dbnet"):
+    valid = "attention, binet, brightnet, craft, crnn, dbnet"
+    with pytest.raises(ValueError, match=f"unknown model arch 'nonet'; valid: {valid}"):
         get_architecture("nonet")
 
 
