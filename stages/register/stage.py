@@ -11,6 +11,12 @@ A config entry at the end of a recipe::
 Inputs: ``model``, a folder holding ``checkpoint.pt`` (the train stage's output), and optionally
 ``eval``, the evaluate stage's ``report`` folder (its ``metrics.json``).
 
+Choosing between two models: with a ``baseline`` input as well (the model the evaluate stage scored as its
+baseline), the stage registers whichever of the two scored higher on ``benchmark_metric`` in ``eval``
+(``<metric>`` against ``baseline.<metric>``; the model wins a tie), tagged with that model's own metrics.
+``registration.json`` and the manifest say which (``chosen``). A fine-tuned model so only replaces the
+model it started from when it measurably beats it.
+
 What is registered is an MLflow model (``models.pyfunc``: loadable with ``mlflow.pyfunc.load_model`` and
 servable with ``mlflow models serve``; ``models.load`` reads its checkpoint too):
 
@@ -53,7 +59,7 @@ from pipeline.artifacts import file_sha256
 from pipeline.stage import StageContext, StageDef, StageResult
 from stages.register.params import RegisterParams
 
-INPUTS = ("model", "eval")
+INPUTS = ("model", "eval", "baseline")
 OUTPUT = "registration.json"
 
 
@@ -65,11 +71,13 @@ def run(params: RegisterParams, inputs: dict[str, Path], out_dir: Path, ctx: Sta
     unknown = sorted(set(inputs) - set(INPUTS))
     if "model" not in inputs or unknown:
         raise ValueError(f"register: inputs must be 'model' (a folder with checkpoint.pt) and optionally 'eval' "
-                         f"(the evaluate stage's report); got {sorted(inputs)}")
-    checkpoint = checkpoint_file(Path(inputs["model"]))
+                         f"(the evaluate stage's report) and 'baseline'; got {sorted(inputs)}")
     metrics, eval_models, protocol = read_eval(Path(inputs["eval"])) if "eval" in inputs else ({}, {}, None)
+    chosen, metrics = choose(inputs, metrics, params.benchmark_metric)
+    inputs = {**inputs, "model": inputs[chosen]}
+    checkpoint = checkpoint_file(Path(inputs["model"]))
     sha = file_sha256(checkpoint)
-    _check_same_model(sha, eval_models)
+    _check_same_model(sha, eval_models, chosen)
     stage_run_id, tracking_uri = _mlflow_run(params, ctx)
     client = registry.registry_client(tracking_uri)
     model_id, source_run_id = upstream_logged_model(client, Path(inputs["model"]), sha, ctx.logger) or (
@@ -86,11 +94,12 @@ def run(params: RegisterParams, inputs: dict[str, Path], out_dir: Path, ctx: Sta
                                     params.candidate_alias, params.champion_alias, model_id=model_id)
     ctx.logger.info("register: %s v%s from %s (run %s); %s: %s", reg.name, reg.version, source, source_run_id,
                     params.champion_alias, reg.reason)
-    (Path(out_dir) / OUTPUT).write_text(json.dumps({**reg.to_dict(), "model_id": model_id, "tags": tags}, indent=2))
+    (Path(out_dir) / OUTPUT).write_text(json.dumps({**reg.to_dict(), "model_id": model_id, "chosen": chosen,
+                                                    "tags": tags}, indent=2))
     return StageResult(outputs={"registration": OUTPUT},
                        metrics={"version": float(reg.version), "promoted": float(reg.decision == "promoted")},
                        artifacts=[OUTPUT], datasets=[],
-                       extra={"name": reg.name, "version": reg.version, "decision": reg.decision,
+                       extra={"name": reg.name, "version": reg.version, "decision": reg.decision, "chosen": chosen,
                               "aliases": reg.aliases, "model_id": model_id, "source_run_id": source_run_id})
 
 
@@ -188,13 +197,31 @@ def read_eval(path: Path) -> tuple[dict[str, float], dict[str, Any], str | None]
     return data["metrics"], data.get("models", {}), data.get("protocol")
 
 
-def _check_same_model(sha: str, eval_models: dict[str, Any]) -> None:
+def choose(inputs: dict[str, Path], metrics: dict[str, float], benchmark: str | None) -> tuple[str, dict[str, float]]:
+    """('model' or 'baseline': the input to register, that model's metrics); without a baseline input,
+    the model and the report's metrics as they are."""
+    if "baseline" not in inputs:
+        return "model", metrics
+    if "eval" not in inputs or not benchmark:
+        raise ValueError("register: a 'baseline' input needs an 'eval' input (the evaluation of both) and "
+                         "benchmark_metric (the metric that decides between them)")
+    prefix = "baseline."
+    own = {k: v for k, v in metrics.items() if not k.startswith(prefix)}
+    theirs = {k[len(prefix):]: v for k, v in metrics.items() if k.startswith(prefix)}
+    missing = [name for name, found in ((benchmark, own), (prefix + benchmark, theirs)) if benchmark not in found]
+    if missing:
+        raise ValueError(f"register: the 'eval' report has no {' or '.join(missing)} to choose between model "
+                         f"and baseline; its metrics: {', '.join(sorted(metrics)[:20])}")
+    return ("baseline", theirs) if theirs[benchmark] > own[benchmark] else ("model", own)
+
+
+def _check_same_model(sha: str, eval_models: dict[str, Any], role: str = "model") -> None:
     # A mis-wired recipe (evaluating one model, registering another) would tag a version with numbers
     # that are not its own.
-    evaluated = eval_models.get("model", {}).get("sha256")
+    evaluated = eval_models.get(role, {}).get("sha256")
     if evaluated and evaluated != sha:
-        raise ValueError(f"register: the 'eval' report scored a model with sha256 {evaluated[:12]}..., not the "
-                         f"'model' input ({sha[:12]}...); wire eval to the evaluation of this model")
+        raise ValueError(f"register: the 'eval' report scored a {role} with sha256 {evaluated[:12]}..., not the "
+                         f"{role!r} input ({sha[:12]}...); wire eval to the evaluation of this model")
 
 
 def run_context_tags(client: Any, run: Any) -> dict[str, str]:

@@ -316,3 +316,44 @@ def test_pipeline_trains_from_the_champion_and_registers_its_result(tmp_path, ra
     assert other.run_id == project.child_runs(again.parent_run_id)["register"].info.run_id
     mlflow.set_tracking_uri(project.tracking_uri)
     assert mlflow.pyfunc.load_model(f"models:/{name}/2").predict(pd.DataFrame({"image": as_b64(images)})) == got
+
+
+def _with_baseline(tmp_path: Path, hmean: float, baseline_hmean: float) -> dict[str, Path]:
+    """fake_pipeline's model and evaluation, plus a second model the evaluation scored as its baseline."""
+    inputs = fake_pipeline(tmp_path / "art", hmean, seed=11)
+    baseline = save_tiny_checkpoint(tmp_path / "imported" / "model", seed=12)
+    report = inputs["eval"] / "metrics.json"
+    data = json.loads(report.read_text())
+    data["metrics"].update({"baseline.test.hmean": baseline_hmean, "baseline.test.precision": 0.8})
+    data["models"]["baseline"] = {"sha256": registry_sha(baseline / "checkpoint.pt")}
+    report.write_text(json.dumps(data))
+    return {**inputs, "baseline": baseline}
+
+
+@pytest.mark.parametrize(("hmean", "baseline_hmean", "chosen"), [(0.5, 0.8, "baseline"), (0.8, 0.5, "model"),
+                                                                 (0.6, 0.6, "model")])
+def test_register_with_a_baseline_registers_the_better_of_the_two(sqlite_store, tmp_path, hmean, baseline_hmean,
+                                                                  chosen):
+    name, client = unique(), registry.registry_client(sqlite_store)
+    inputs = _with_baseline(tmp_path, hmean, baseline_hmean)
+    out = tmp_path / "out"
+    out.mkdir()
+    register_run(RegisterParams(name=name, benchmark_metric="test.hmean", tracking_uri=sqlite_store), inputs, out,
+                 LocalContext("register"))
+    registration = json.loads((out / "registration.json").read_text())
+    assert registration["chosen"] == chosen
+    tags = client.get_model_version(name, registration["version"]).tags
+    winner = inputs[chosen] / "checkpoint.pt"
+    assert tags["model.sha256"] == registry_sha(winner)
+    assert float(tags["metric.test.hmean"]) == max(hmean, baseline_hmean)
+    assert float(tags["metric.test.precision"]) == (0.8 if chosen == "baseline" else 0.9)
+
+
+def test_register_with_a_baseline_needs_the_evaluation_of_both(tmp_path):
+    inputs = _with_baseline(tmp_path, 0.5, 0.8)
+    params = RegisterParams(name="x", benchmark_metric="test.recall", tracking_uri=f"sqlite:///{tmp_path / 'm.db'}")
+    with pytest.raises(ValueError, match="no test.recall or baseline.test.recall"):
+        register_run(params, inputs, tmp_path, LocalContext("register"))
+    with pytest.raises(ValueError, match="needs an 'eval' input"):
+        register_run(params, {"model": inputs["model"], "baseline": inputs["baseline"]}, tmp_path,
+                     LocalContext("register"))
