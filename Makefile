@@ -28,7 +28,11 @@ test: setup
 test-quick: setup
 	$(PY) -m pytest tests -q -m "not slow" $(PYTEST_ARGS)
 
+# The real-photo benchmark times PP-OCRv4 (rapidocr) beside the project's models: a peer, not a dependency.
+# Installed without its opencv-python requirement (the project's headless OpenCV provides cv2).
 bench: setup
+	$(PY) -m pip install -q --no-deps rapidocr-onnxruntime==1.4.4
+	$(PY) -m pip install -q onnxruntime six
 	@mkdir -p bench-results
 	@for f in tests/benchmarks/bench_*.py; do echo "== $$f"; $(PY) $$f || exit 1; done
 
