@@ -3,6 +3,11 @@ perspective, kept inside the frame, never overlapping a word already placed, dra
 stands out from the pixels under it.
 
 Everything random comes from the ``rng`` passed in, so an image is a pure function of its seed.
+
+Word size: a font size drawn from ``font_size``, or (``word_height`` set) a target height of the word's
+ink box drawn from that range (``height_scale``: uniform in px or in log px); the word is rendered at
+the font size that gives about that height and scaled to it exactly. Without ``word_height`` the draws
+are exactly the ones this module always made, so existing configs render the same bytes.
 """
 from __future__ import annotations
 
@@ -18,7 +23,7 @@ from stages.synth.colour import background_levels, opposite_colour, pick_text_co
 from stages.synth.effects import SCENE_WAVE, random_curve, random_shadow
 from stages.synth.fonts import load_font
 from stages.synth.lexicon import sample_text
-from stages.synth.render import Sprite, render_sprite
+from stages.synth.render import Sprite, bend, render_sprite
 
 _MARGIN = 2.0  # px kept free between a polygon and the frame, and between two polygons
 _POSITION_TRIES = 12
@@ -33,6 +38,8 @@ class RenderConfig:
     height: int = 256
     instances: tuple[int, int] = (1, 5)
     font_size: tuple[int, int] = (14, 40)
+    word_height: tuple[float, float] | None = None  # px of the ink box; replaces font_size when set
+    height_scale: str = "linear"  # or "log": how word_height is drawn
     curved_fraction: float = 0.3
     arc_degrees: tuple[float, float] = (40.0, 140.0)
     rotation_deg: tuple[float, float] = (-20.0, 20.0)
@@ -94,10 +101,14 @@ def render_image(config: RenderConfig, rng: np.random.Generator) -> SynthImage:
 def _place_word(config: RenderConfig, image: np.ndarray, shapes: list[Polygon], rng) -> PlacedText | None:
     """Draw a word onto ``image`` (float32, in place) at a free, legible spot; None when none is found."""
     text = sample_text(rng, config.words, config.line_fraction, config.number_fraction)
-    sprite = _random_sprite(config, text, rng)
-    if sprite is None:
+    drawn_sprite = _random_sprite(config, text, rng)
+    if drawn_sprite is None:
         return None
-    matrix = _orientation(config, sprite, rng)
+    sprite, scale, word_height = drawn_sprite
+    matrix = _orientation(config, sprite, rng, scale)
+    if word_height is not None and word_height * _frame_scale(matrix, sprite.polygon, config.width,
+                                                              config.height) < config.word_height[0]:
+        return None  # it would fit the frame only below the requested heights
     matrix = _fit_in_frame(matrix, sprite.polygon, config.width, config.height)
     base = apply_matrix(sprite.polygon, matrix)
     lo, hi = base.min(axis=0), base.max(axis=0)
@@ -115,34 +126,85 @@ def _place_word(config: RenderConfig, image: np.ndarray, shapes: list[Polygon], 
     return None
 
 
-def _random_sprite(config: RenderConfig, text: str, rng) -> Sprite | None:
-    """Pick a font, size and effects and render the word (curved with ``curved_fraction``)."""
+def _random_sprite(config: RenderConfig, text: str, rng) -> tuple[Sprite, float, float | None] | None:
+    """Pick a font, size and effects and render the word (curved with ``curved_fraction``); returns the
+    sprite, the scale that brings its ink box to the drawn word height (1.0 without one) and that height."""
     font_path = config.fonts[int(rng.integers(0, len(config.fonts)))]
-    size = int(rng.integers(config.font_size[0], config.font_size[1] + 1))
+    target = None if config.word_height is None else _draw_height(config, rng)
+    size = int(rng.integers(config.font_size[0], config.font_size[1] + 1)) if target is None else _nominal_size(target)
     stroke = max(1, int(round(size / 14))) if rng.random() < config.border_prob else 0
     blur = float(rng.uniform(0.4, 1.0)) if rng.random() < config.blur_prob else 0.0
     shadow = random_shadow(rng, size, config.shadow_prob)
     curve = random_curve(rng, size, config.curved_fraction, config.arc_degrees, SCENE_WAVE)
-    return render_sprite(text, load_font(font_path, size), stroke=stroke, blur=blur, shadow=shadow, curve=curve,
-                         min_points=config.curve_points)
+    if target is None:
+        sprite = render_sprite(text, load_font(font_path, size), stroke=stroke, blur=blur, shadow=shadow,
+                               curve=curve, min_points=config.curve_points)
+        return None if sprite is None else (sprite, 1.0, None)
+    made = _sprite_of_height(text, font_path, size, target, stroke, blur, shadow, curve, config.curve_points)
+    return None if made is None else (*made, target)
 
 
-def _orientation(config: RenderConfig, sprite: Sprite, rng) -> np.ndarray:
-    """Rotation about the polygon's centre after a mild perspective tilt of its box."""
+def _draw_height(config: RenderConfig, rng) -> float:
+    """A word height (px) from ``word_height``, uniform in px or in log px."""
+    low, high = config.word_height
+    if config.height_scale == "log":
+        return float(np.exp(rng.uniform(np.log(low), np.log(high))))
+    return float(rng.uniform(low, high))
+
+
+def _nominal_size(height: float) -> int:
+    """A first font size for an ink box ``height`` px tall (the ink of mixed text is about a font size)."""
+    return max(2, int(round(height)))
+
+
+def _ink_height(sprite: Sprite) -> float:
+    """Height of the straight sprite's ink box (its polygon's vertical extent before any bend)."""
+    return float(sprite.polygon[:, 1].max() - sprite.polygon[:, 1].min())
+
+
+def _sprite_of_height(text: str, font_path: str, size: int, target: float, stroke: int, blur: float, shadow,
+                      curve, min_points: int) -> tuple[Sprite, float] | None:
+    """Render straight at ``size``, re-render at the size that gives ``target`` px of ink, bend; the
+    remaining scale to exactly ``target`` is returned for the placement matrix (font sizes are integers)."""
+    probe = render_sprite(text, load_font(font_path, size), stroke=stroke, blur=blur, shadow=shadow)
+    if probe is None:
+        return None
+    size = max(2, int(round(size * target / _ink_height(probe))))
+    sprite = render_sprite(text, load_font(font_path, size), stroke=stroke, blur=blur, shadow=shadow)
+    if sprite is None:
+        return None
+    scale = target / _ink_height(sprite)
+    if curve is not None:  # the bend keeps the band's thickness, so the scale measured straight still holds
+        sprite = bend(sprite, curve, min_points)
+    return sprite, scale
+
+
+def _orientation(config: RenderConfig, sprite: Sprite, rng, scale: float = 1.0) -> np.ndarray:
+    """Rotation about the polygon's centre after a mild perspective tilt of its box (and, for a drawn word
+    height, after scaling it about its centre by ``scale``)."""
     lo, hi = sprite.polygon.min(axis=0), sprite.polygon.max(axis=0)
     box = np.array([[lo[0], lo[1]], [hi[0], lo[1]], [hi[0], hi[1]], [lo[0], hi[1]]])
     jitter = rng.uniform(-config.perspective, config.perspective, size=(4, 2)) * (hi - lo)
     tilt = cv2.getPerspectiveTransform(box.astype(np.float32), (box + jitter).astype(np.float32)).astype(np.float64)
     centre = (lo + hi) / 2.0
     angle = float(rng.uniform(*config.rotation_deg))
-    return rotation_about(angle, centre[0], centre[1]) @ tilt
+    if config.word_height is None:  # the historical product, kept bit for bit
+        return rotation_about(angle, centre[0], centre[1]) @ tilt
+    grow = translation(centre[0], centre[1]) @ np.diag([scale, scale, 1.0]) @ translation(-centre[0], -centre[1])
+    return rotation_about(angle, centre[0], centre[1]) @ tilt @ grow
+
+
+def _frame_scale(matrix: np.ndarray, polygon: np.ndarray, width: int, height: int) -> float:
+    """The shrink factor (<= 1) a word needs to fit the frame with margins."""
+    mapped = apply_matrix(polygon, matrix)
+    extent = mapped.max(axis=0) - mapped.min(axis=0)
+    return min(1.0, (width - 2 * _MARGIN - 1) / extent[0], (height - 2 * _MARGIN - 1) / extent[1])
 
 
 def _fit_in_frame(matrix: np.ndarray, polygon: np.ndarray, width: int, height: int) -> np.ndarray:
     """Shrink (about the polygon's centre) a word too large for the frame so it fits with margins."""
     mapped = apply_matrix(polygon, matrix)
-    extent = mapped.max(axis=0) - mapped.min(axis=0)
-    scale = min(1.0, (width - 2 * _MARGIN - 1) / extent[0], (height - 2 * _MARGIN - 1) / extent[1])
+    scale = _frame_scale(matrix, polygon, width, height)
     if scale >= 1.0:
         return matrix
     cx, cy = (mapped.max(axis=0) + mapped.min(axis=0)) / 2.0

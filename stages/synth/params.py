@@ -8,6 +8,7 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from pipeline.stage import StageParams
 from stages.synth.ranges import check_range
+from stages.synth.scene_split import SceneSplit, SplitSpec, split_count
 from stages.synth.word_params import WordParams
 
 _SPLIT_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
@@ -19,11 +20,12 @@ _LIMITS = {"instances_per_image": (0, 100), "font_size": (6, 1000), "arc_degrees
 
 class SynthParams(StageParams):
     """Params of the synth stage. Paths (font_dir, background_dir, lexicon_file) may be relative to the
-    project home. ``splits`` are scene splits; ``words`` adds word-image splits (recognition LMDBs) and
-    then ``splits`` defaults to none."""
+    project home. ``splits`` are scene splits, each a count or ``{count, ...overrides}`` (``scene_split``:
+    word height, rotation, ... of that split alone); ``words`` adds word-image splits (recognition LMDBs)
+    and then ``splits`` defaults to none."""
 
     seed: int = 0
-    splits: dict[str, int] = Field(default_factory=lambda: {"train": 200, "unlabeled": 100, "test": 50})
+    splits: dict[str, SplitSpec] = Field(default_factory=lambda: {"train": 200, "unlabeled": 100, "test": 50})
     image_size: tuple[int, int] = (256, 256)  # (width, height) px
     instances_per_image: tuple[int, int] = (1, 5)
     font_size: tuple[int, int] = (14, 40)  # px, before any shrinking to fit the frame
@@ -49,10 +51,11 @@ class SynthParams(StageParams):
 
     @field_validator("splits")
     @classmethod
-    def _check_splits(cls, value: dict[str, int]) -> dict[str, int]:
-        for name, count in value.items():
+    def _check_splits(cls, value: dict[str, int | SceneSplit]) -> dict[str, int | SceneSplit]:
+        for name, split in value.items():
             if not _SPLIT_NAME.match(name):
                 raise ValueError(f"split name {name!r}: use letters, digits, '_' and '-' (it names a folder)")
+            count = split_count(split)
             if count < 0:
                 raise ValueError(f"split {name!r}: count must be >= 0, got {count}")
         return value

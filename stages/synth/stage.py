@@ -9,7 +9,8 @@ Image ``i`` of split ``s`` is rendered from the seed (seed, crc32(s), i) alone, 
 byte-identical for the same params whatever the shard size or worker count. Shards render and encode in
 parallel (``ctx.map``) and return bytes; this process writes the files in image order, so no shard needs
 to see the output folder (shards may run on other nodes). A few images of each split are logged drawn
-with their ground truth (``samples/<split>.<image>``).
+with their ground truth (``samples/<split>.<image>``). A split given as ``{count, ...}`` renders with its own
+word height / rotation / ... settings (``scene_split``: e.g. a held-out split of extreme scales and angles).
 
 Word images: each split of ``words.splits`` (a count, or ``{count, held_out, background}``) becomes
 ``<split>/words.lmdb``, the output ``<split>_words``, counted as ``<split>_words``. Words come from a real
@@ -26,6 +27,7 @@ Splits with ``held_out: true`` use only texts no other split uses (a hash partit
 """
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -45,6 +47,7 @@ from stages.synth.fonts import find_fonts
 from stages.synth.layout import RenderConfig, render_image
 from stages.synth.lexicon import load_lexicon
 from stages.synth.params import SynthParams
+from stages.synth.scene_split import split_count
 from stages.synth.words_stage import LMDB_NAME, word_shards, write_word_split
 
 _WINDOW_SHARDS = 64  # shards per ctx.map call: bounds how many encoded images this process holds
@@ -143,8 +146,11 @@ def run(params: SynthParams, inputs: dict[str, Path], out_dir: Path, ctx: StageC
     ctx.logger.info("synth: %d fonts, %d words, %s backgrounds", len(config.fonts), len(config.words),
                     len(config.backgrounds) if config.backgrounds else "procedural")
     counts: dict[str, int] = {"curved_instances": 0, "unplaced_instances": 0}
-    for split, total in params.splits.items():
-        shards = [SynthShard(config, params.seed, split, start, min(params.shard_size, total - start),
+    for split, settings in params.splits.items():
+        total = split_count(settings)
+        # a bare count keeps the stage's config object itself: its images stay byte-identical
+        split_config = config if isinstance(settings, int) else dataclasses.replace(config, **settings.overrides())
+        shards = [SynthShard(split_config, params.seed, split, start, min(params.shard_size, total - start),
                              params.image_format, params.jpeg_quality, params.crops)
                   for start in range(0, total, params.shard_size)]
         split_counts = _write_split(out_dir / split, shards, params.crops, ctx)
