@@ -15,6 +15,7 @@ from .analysis import (
     DEFAULT_HEIGHT_BINS,
     check_edges,
 )
+from .spot_analysis import DEFAULT_READING_ANGLE_BINS, check_angle_edges
 
 
 class RecognitionEvalParams(BaseModel):
@@ -54,6 +55,10 @@ class EvaluateParams(StageParams):
                                      description="lower edges (px) of the text-height bins; the last is open")
     angle_bins: list[float] = Field(default_factory=lambda: list(DEFAULT_ANGLE_BINS),
                                     description="lower edges (degrees, 0-90) of the text-angle bins")
+    reading_angle_bins: list[float] = Field(default_factory=lambda: list(DEFAULT_READING_ANGLE_BINS),
+                                            description="lower edges (degrees, 0-360, counter-clockwise) of the "
+                                                        "reading-angle bins of the spotting analysis; the last "
+                                                        "wraps to the first")
     recognition: RecognitionEvalParams = Field(default_factory=RecognitionEvalParams,
                                                description="recognizers: batch, decode options, failure samples")
     submission_scores: bool = Field(False,
@@ -77,3 +82,8 @@ class EvaluateParams(StageParams):
     @classmethod
     def _check_bins(cls, value: list[float]) -> list[float]:
         return check_edges(value, "bins")
+
+    @field_validator("reading_angle_bins")
+    @classmethod
+    def _check_angle_bins(cls, value: list[float]) -> list[float]:
+        return check_angle_edges(value, "bins")

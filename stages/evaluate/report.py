@@ -109,3 +109,26 @@ def plot_sweep(sweep: list[dict[str, float]], out: Path, title: str, box_thresh:
     ax.legend(fontsize=8)
     save_figure(fig, out)
     return fig
+
+
+def plot_spot_bins(bins: dict[str, list[Any]], out: Path, title: str) -> Any:
+    """Bars of recognition accuracy and end-to-end recall per word-height and reading-angle bin (``SpotBin``s),
+    ground-truth counts above; an empty bin draws no bar. Writes ``out`` and returns the figure."""
+    fig, axes = new_figure(11, 8, 2, 1)
+    for ax, axis in zip(axes[:, 0], ("height", "angle")):
+        stats = bins[axis]
+        x = np.arange(len(stats))
+        accuracy = [b.accuracy if b.accuracy is not None else 0.0 for b in stats]
+        recall = [b.e2e_recall if b.e2e_recall is not None else 0.0 for b in stats]
+        ax.bar(x - 0.2, accuracy, 0.4, label="recognition accuracy (of matched words)", color="tab:blue")
+        ax.bar(x + 0.2, recall, 0.4, label="end-to-end recall", color="tab:green")
+        for i, b in enumerate(stats):
+            ax.text(i, max(accuracy[i], recall[i]) + 0.02, f"{b.gt}", ha="center", fontsize=7)
+        ax.set_xticks(x, [b.label for b in stats])
+        ax.set_ylim(0, 1.12)
+        ax.set_xlabel("word height (px)" if axis == "height" else "reading angle (degrees, counter-clockwise)")
+        ax.set_ylabel("ratio (words above bar)")
+        ax.legend(loc="upper right", fontsize=8)
+    fit_title(axes[0, 0], title)
+    save_figure(fig, out)
+    return fig

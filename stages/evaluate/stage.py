@@ -16,6 +16,7 @@ Output ``report/``::
     metrics.json                  every number, the params and the models' uris and sha256
     per_image.csv                 one row per model x test set x image
     <testset>/breakdown.{json,csv,png}  sweep.png  submission.zip  samples/<image id>.png
+    <testset>/spot_by_height.csv  spot_by_angle.csv  spot_bins.png   with a recognizer (``spot_analysis``)
     baseline/<testset>/...        the same for the baseline model
 
 Metrics (on the stage's MLflow run and in its result): ``test/<testset>.hmean|precision|recall|best_hmean|
@@ -23,7 +24,9 @@ best_threshold``, the baseline's ``test/baseline.<testset>.<metric>``, and ``tes
 (model - baseline); ``metrics.json`` holds the same numbers without the ``test/`` prefix (the names the
 register stage's ``benchmark_metric`` reads). The threshold sweep is a table on the run
 (``report/[baseline/]sweep_<testset>.json``: threshold, precision, recall, hmean) beside ``sweep.png``;
-the drawn samples are also logged as images ``samples/[baseline.]<testset>.<image id>``. Each test
+the drawn samples are also logged as images ``samples/[baseline.]<testset>.<image id>``. With a recognizer,
+recognition accuracy and end-to-end recall per word-height and reading-angle bin are a table on the run too
+(``report/[baseline/]spot_bins_<testset>.json``). Each test
 set's folder is logged as artifacts under ``report/`` when done; ``metrics.json`` and ``per_image.csv``
 are the stage's artifacts (``outputs/``).
 """
@@ -58,7 +61,8 @@ from .analysis import (
 )
 from .inference import TestSet, load_testset, pick_device, predict
 from .rec_eval import run_recognition
-from .spot_eval import e2e_metrics, has_transcriptions, load_recognizer
+from .spot_analysis import COLUMNS as SPOT_COLUMNS, spot_breakdown, spot_rows, spot_table
+from .spot_eval import e2e_protocols, e2e_scores, has_transcriptions, load_recognizer, read_detections
 
 MODEL_INPUTS = ("model", "baseline", "recognizer")
 REPORT = "report"
@@ -82,6 +86,7 @@ class TestSetEval:
     sweep: list[dict[str, float]]
     best: dict[str, float]
     bins: dict[str, list[BinStats]]
+    spot_bins: dict[str, list[Any]] | None = None  # set when a recognizer read the detections (spot_analysis)
 
     def metrics(self, name: str) -> dict[str, float]:
         """The headline metrics named ``<name>.<metric>``."""
@@ -213,6 +218,8 @@ def run(params: EvaluateParams, inputs: dict[str, Path], out_dir: Path, ctx: Sta
     if "baseline" in uris:
         tally.metrics.update({f"{n}.hmean_gain": tally.metrics[f"{n}.hmean"] - tally.metrics[f"baseline.{n}.hmean"]
                               for n in testsets})
+    if tally.e2e_protocols:
+        summary["e2e_protocols"] = tally.e2e_protocols
     write_json(report / "metrics.json", {**summary, "results": tally.results, "metrics": tally.metrics})
     write_csv(report / "per_image.csv", tally.rows, PER_IMAGE_COLUMNS)
     return StageResult(outputs={"report": REPORT}, counts=tally.counts,
@@ -229,6 +236,21 @@ class _Tally:
     counts: dict[str, int] = field(default_factory=dict)
     rows: list[dict[str, Any]] = field(default_factory=list)
     results: dict[str, dict[str, Any]] = field(default_factory=dict)  # role -> test set -> summary
+    e2e_protocols: dict[str, dict[str, str]] = field(default_factory=dict)  # test set -> what e2e_* means there
+
+
+def _spot_one(reader: Any, ts: TestSet, ev: TestSetEval, params: EvaluateParams, folder: Path, title: str,
+              name: str) -> dict[str, float]:
+    """Read ``ev.preds`` with ``reader``, score end to end, bin by word height and reading angle (kept on
+    ``ev.spot_bins``), write ``spot_by_height.csv``, ``spot_by_angle.csv`` and ``spot_bins.png``."""
+    read = read_detections(reader, ts, ev.preds, params.recognition.batch_size)
+    metrics, generic = e2e_scores(ts.gts, read, name)
+    ev.spot_bins = spot_breakdown(ts.gts, read, generic, params.height_bins, params.reading_angle_bins)
+    for axis in ("height", "angle"):
+        write_csv(folder / f"spot_by_{axis}.csv", spot_rows(ev.spot_bins, axis), SPOT_COLUMNS)
+    rep.plot_spot_bins(ev.spot_bins, folder / "spot_bins.png",
+                       f"{title}: recognition accuracy / end-to-end recall by word height and reading angle")
+    return metrics
 
 
 def _evaluate_one(role: str, model: Any, ts: TestSet, params: EvaluateParams, folder: Path,
@@ -241,16 +263,18 @@ def _evaluate_one(role: str, model: Any, ts: TestSet, params: EvaluateParams, fo
     samples = write_testset_report(folder / ts.name, ts, ev, params, f"{role} on {ts.name}")
     name = ts.name if role == "model" else f"{role}.{ts.name}"
     tally.metrics.update(ev.metrics(name))
+    where = REPORT if role == "model" else f"{REPORT}/{role}"
     if reader is not None and has_transcriptions(ts):
-        spotted = e2e_metrics(reader, ts, ev.preds, params.recognition.batch_size, name)
+        spotted = _spot_one(reader, ts, ev, params, folder / ts.name, f"{role} on {ts.name}", name)
         tally.metrics.update(spotted)
+        tally.e2e_protocols[ts.name] = e2e_protocols(ts.gts)
+        ctx.log_table(spot_table(ev.spot_bins), f"{where}/spot_bins_{ts.name}.json")
         ctx.logger.info("evaluate: %s on %s end to end: hmean %.4f, word spotting %.4f", role, ts.name,
                         spotted[f"{name}.e2e_hmean"], spotted[f"{name}.wordspotting_hmean"])
     tally.results.setdefault(role, {})[ts.name] = {**ev.result.summary(), "best": ev.best, "sweep": ev.sweep}
     tally.rows += _per_image_rows(role, ts, ev)
     tally.counts[f"{name.replace('.', '_')}_images"] = len(ts.images)
     tally.counts[f"{name.replace('.', '_')}_detections"] = sum(len(d) for d in ev.preds.values())
-    where = REPORT if role == "model" else f"{REPORT}/{role}"
     if ev.sweep:
         ctx.log_table(sweep_table(ev.sweep), f"{where}/sweep_{ts.name}.json")
     for image_id, drawn in samples:

@@ -1,6 +1,7 @@
 """The evaluate stage with ``recognizer_uri``: end-to-end and word-spotting metrics beside the detection ones."""
 from __future__ import annotations
 
+import csv
 import json
 import shutil
 
@@ -30,7 +31,8 @@ def test_a_recognizer_adds_e2e_metrics_equal_to_detection_when_every_word_reads_
     inputs = {"model": model, "reads": with_texts(testset, tmp_path / "reads", "a"),
               "misreads": with_texts(testset, tmp_path / "misreads", "b")}
     params = EvaluateParams(image_size=SIZE, num_render=0, recognizer_uri=str(a_reader))
-    result = evaluate_run(params, inputs, tmp_path / "out", LocalContext("evaluate"))
+    ctx = LocalContext("evaluate")
+    result = evaluate_run(params, inputs, tmp_path / "out", ctx)
     m = result.metrics
     # the recognizer reads every box "a": right on every matched box of one set, wrong on all of the other
     assert (m["test/reads.e2e_hmean"], m["test/reads.e2e_precision"], m["test/reads.e2e_recall"]) == \
@@ -41,6 +43,19 @@ def test_a_recognizer_adds_e2e_metrics_equal_to_detection_when_every_word_reads_
                                                      for v in ("hmean", "precision", "recall")}
     saved = json.loads((tmp_path / "out" / "report" / "metrics.json").read_text())
     assert saved["recognizer"]["uri"] == str(a_reader) and saved["metrics"]["reads.e2e_hmean"] == m["test/reads.hmean"]
+    assert saved["e2e_protocols"]["reads"]["geometry"] == "quad"
+    # the per-bin analysis: every cared word in one bin per axis, read right on one set, wrong on the other
+    cared = saved["results"]["model"]["reads"]["num_gt_care"]
+    for name, accuracy in (("reads", "1.0"), ("misreads", "0.0")):
+        folder = tmp_path / "out" / "report" / name
+        assert (folder / "spot_bins.png").stat().st_size > 0
+        for axis in ("height", "angle"):
+            with open(folder / f"spot_by_{axis}.csv", newline="") as f:
+                rows = list(csv.DictReader(f))
+            assert sum(int(r["gt"]) for r in rows) == cared
+            assert {r["accuracy"] for r in rows if int(r["matched"])} == {accuracy}
+        table = ctx.tables[f"report/spot_bins_{name}.json"]
+        assert sum(g for g, axis in zip(table["gt"], table["axis"]) if axis == "angle") == cared
 
 
 def test_a_detector_given_as_recognizer_is_refused(trained, tmp_path):  # noqa: F811
