@@ -5,6 +5,8 @@ data, evaluation and the predictor read these fields without knowing the archite
 """
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import BaseModel, ConfigDict, Field
 
 from models.recognition.charset import CharsetConfig
@@ -24,6 +26,9 @@ class RecognizerConfig(BaseModel):
                                                      "scaled width, as EasyOCR's recognizers read crops)")
     rotate_tall: bool = Field(True, description="turn tall crops (vertical text) a quarter turn")
     max_length: int = Field(25, ge=1, description="longest label in characters (longer ones are cut)")
+    pad: Literal["zeros", "edge"] = Field("zeros", description="training batches: crops narrower than the widest "
+                                          "are filled on the right with zeros, or with their last column "
+                                          "repeated (edge: how EasyOCR trained its recognizers)")
 
 
 def input_geometry(config: RecognizerConfig | dict) -> dict:

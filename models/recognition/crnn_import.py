@@ -10,7 +10,8 @@ The config reproduces how EasyOCR feeds the network: one grey channel in [-1, 1]
 with the aspect kept (bilinear: EasyOCR passes PIL's LANCZOS flag value to cv2, which is bilinear
 there), the exact scaled width (``width_multiple: 1``), no cap short of very long words (``max_width``
 1024, 16 times the height), and no turning of tall crops. The predictor never pads a crop (it batches
-crops of one width), so EasyOCR's padding with the last column does not arise at inference.
+crops of one width), so EasyOCR's padding with the last column does not arise at inference; fine-tuning
+pads training batches that way (``pad: edge``).
 """
 from __future__ import annotations
 
@@ -32,6 +33,7 @@ ENGLISH_G2_CONFIG: dict[str, Any] = {
     "hidden": 256,
     "lstm_layers": 2,
     "gray": True,
+    "pad": "edge",  # fine-tuning batches pad as EasyOCR's training did (its last column repeated)
 }
 
 

@@ -46,8 +46,14 @@ def fit_crop(image: np.ndarray, height: int, width: int | None, keep_ratio: bool
     return out
 
 
-def pad_batch(images: list[np.ndarray]) -> np.ndarray:
-    """(B, H, Wmax, 3) uint8: crops of one height padded with zeros on the right to the widest one."""
+PAD_MODES = ("edge", "zeros")
+
+
+def pad_batch(images: list[np.ndarray], pad: str = "zeros") -> np.ndarray:
+    """(B, H, Wmax, 3) uint8: crops of one height padded on the right to the widest one, with zeros or
+    (``pad="edge"``) with each crop's last column repeated."""
+    if pad not in PAD_MODES:
+        raise ValueError(f"pad {pad!r}: valid modes are {', '.join(PAD_MODES)}")
     height = images[0].shape[0]
     if any(im.shape[0] != height for im in images):
         raise ValueError(f"crops of one batch must share a height; got {sorted({im.shape[0] for im in images})}")
@@ -55,4 +61,6 @@ def pad_batch(images: list[np.ndarray]) -> np.ndarray:
     out = np.zeros((len(images), height, widest, 3), np.uint8)
     for i, im in enumerate(images):
         out[i, :, : im.shape[1]] = im
+        if pad == "edge":
+            out[i, :, im.shape[1]:] = im[:, -1:]
     return out

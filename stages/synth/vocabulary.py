@@ -47,6 +47,8 @@ class TextSource:
     held_out_fraction: float
     partition: bool  # False: every text is allowed (the stage always partitions)
     held_out: bool  # which side of the partition this split draws from
+    punctuation_fraction: float = 0.0  # words and random strings ending in one of ``punctuation``
+    punctuation: str = ""
 
 
 def load_words(lexicon: str, lexicon_file: str | None, length: tuple[int, int]) -> tuple[str, ...]:
@@ -109,4 +111,10 @@ def _draw(source: TextSource, rng: np.random.Generator) -> str:
     else:
         text = source.words[int(rng.integers(0, len(source.words)))]
     case = int(rng.choice(3, p=np.asarray(source.case_weights) / sum(source.case_weights)))
-    return text.lower() if case == 0 else text.capitalize() if case == 1 else text.upper()
+    text = text.lower() if case == 0 else text.capitalize() if case == 1 else text.upper()
+    if source.punctuation and source.punctuation_fraction > 0:  # off: the draws (and texts) of before
+        mark = source.punctuation[int(rng.integers(0, len(source.punctuation)))]
+        if rng.random() < source.punctuation_fraction:
+            # The mark is not in the normal form, so the held-out partition is the same with or without it.
+            text += mark
+    return text

@@ -56,6 +56,8 @@ class WordStyle:
     noise_sigma: tuple[float, float] = (2.0, 10.0)
     clutter_fraction: float = 0.1
     min_contrast: float = 3.0
+    low_res_prob: float = 0.0
+    low_res_height: tuple[int, int] = (10, 24)
     background: str = "mixed"  # mixed | plain | cluttered
     fonts: list[str] = field(default_factory=list)
     background_files: list[str] | None = None
@@ -162,12 +164,27 @@ def _draw(style: WordStyle, sprite: Sprite, matrix: np.ndarray, canvas: tuple[in
 
 
 def _degrade(style: WordStyle, image: np.ndarray, rng) -> np.ndarray:
-    """Camera-like blur and sensor noise at random; (H, W, 3) uint8."""
+    """Camera-like blur and sensor noise at random, then a low-resolution capture; (H, W, 3) uint8."""
     if rng.random() < style.blur_prob:
         image = cv2.GaussianBlur(image, (0, 0), float(rng.uniform(*style.blur_sigma)))
     if rng.random() < style.noise_prob:
         image = image + rng.standard_normal(image.shape, dtype=np.float32) * float(rng.uniform(*style.noise_sigma))
-    return np.clip(np.rint(image), 0, 255).astype(np.uint8)
+    image = np.clip(np.rint(image), 0, 255).astype(np.uint8)
+    if style.low_res_prob > 0:  # off: no draw, so the images of a seed are those rendered without the knob
+        capture = int(rng.integers(style.low_res_height[0], style.low_res_height[1] + 1))
+        if rng.random() < style.low_res_prob:
+            image = low_resolution(image, capture)
+    return image
+
+
+def low_resolution(image: np.ndarray, height: int) -> np.ndarray:
+    """(H, W, 3) uint8 ``image`` as if captured ``height`` px high: area-averaged down to that height (the
+    aspect kept) and enlarged back bilinearly, as a recognizer enlarges a small crop. No-op at >= H."""
+    h, w = image.shape[:2]
+    if height >= h:
+        return image
+    small = cv2.resize(image, (max(1, round(w * height / h)), height), interpolation=cv2.INTER_AREA)
+    return cv2.resize(small, (w, h), interpolation=cv2.INTER_LINEAR)
 
 
 def _blend(region: np.ndarray, alpha: np.ndarray, colour) -> None:

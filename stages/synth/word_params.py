@@ -16,7 +16,9 @@ _SPLIT_NAME = re.compile(r"^[A-Za-z0-9_-]+$")
 # (low, high) bounds of the range params.
 _LIMITS = {"word_length": (1, 64), "random_length": (1, 64), "font_scale": (0.5, 4.0), "padding": (0.0, 1.0),
            "arc_degrees": (1.0, 180.0), "rotation_deg": (-45.0, 45.0), "blur_sigma": (0.0, 5.0),
-           "noise_sigma": (0.0, 64.0), "jpeg_quality": (1, 100)}
+           "noise_sigma": (0.0, 64.0), "jpeg_quality": (1, 100), "low_res_height": (4, 256)}
+# Trailing marks a word may get (punctuation_fraction): what signs and plaques attach to words.
+_PUNCTUATION = ",.:;!?'\")"
 
 
 class WordSplit(BaseModel):
@@ -61,6 +63,12 @@ class WordParams(BaseModel):
     noise_prob: float = Field(0.3, ge=0.0, le=1.0)
     noise_sigma: tuple[float, float] = (2.0, 10.0)
     jpeg_quality: tuple[int, int] = (40, 95)
+    # Low resolution: the finished image shrunk to a capture height of low_res_height px and enlarged back,
+    # as a recognizer sees a small word of a photo scaled up to its input height.
+    low_res_prob: float = Field(0.0, ge=0.0, le=1.0)
+    low_res_height: tuple[int, int] = (10, 24)
+    punctuation_fraction: float = Field(0.0, ge=0.0, le=1.0)  # words (not numbers) ending in a mark
+    punctuation: str = Field(_PUNCTUATION, min_length=1)
     clutter_fraction: float = Field(0.1, ge=0.0, le=1.0)
     min_contrast: float = Field(3.0, ge=1.0, le=21.0)
     shard_size: int = Field(1000, ge=1)  # words per parallel task (each task also carries the word list)
@@ -87,6 +95,15 @@ class WordParams(BaseModel):
     @classmethod
     def _check_ranges(cls, value: tuple, info: ValidationInfo) -> tuple:
         return check_range(value, _LIMITS[info.field_name])
+
+    @field_validator("punctuation")
+    @classmethod
+    def _check_punctuation(cls, value: str) -> str:
+        wrong = [c for c in value if c.isalnum() or c.isspace()]
+        if wrong:
+            raise ValueError(f"punctuation: characters that are letters or digits: {''.join(wrong)!r} "
+                             "(or spaces) are not marks")
+        return value
 
     @field_validator("case_weights")
     @classmethod

@@ -82,14 +82,16 @@ def word_shards(words: WordParams, seed: int, fonts: list[str], background_files
         rotation_deg=words.rotation_deg, perspective=words.perspective, shadow_prob=words.shadow_prob,
         border_prob=words.border_prob, blur_prob=words.blur_prob, blur_sigma=words.blur_sigma,
         noise_prob=words.noise_prob, noise_sigma=words.noise_sigma, clutter_fraction=words.clutter_fraction,
-        min_contrast=words.min_contrast, fonts=fonts, background_files=background_files)
+        min_contrast=words.min_contrast, low_res_prob=words.low_res_prob, low_res_height=words.low_res_height,
+        fonts=fonts, background_files=background_files)
     vocabulary = load_words(words.lexicon, lexicon_file, words.word_length)
     shards = {}
     for name, split in words.splits.items():
         source = TextSource(words=vocabulary, random_fraction=words.random_fraction,
                             number_fraction=words.number_fraction, random_chars=words.random_chars,
                             random_length=words.random_length, case_weights=words.case_weights,
-                            held_out_fraction=words.held_out_fraction, partition=True, held_out=split.held_out)
+                            held_out_fraction=words.held_out_fraction, partition=True, held_out=split.held_out,
+                            punctuation_fraction=words.punctuation_fraction, punctuation=words.punctuation)
         split_style = replace(style, background=split.background)
         shards[name] = [WordShard(split_style, source, seed, name, start, min(words.shard_size, split.count - start),
                                   words.jpeg_quality)

@@ -101,7 +101,8 @@ def train_loop(config: dict[str, Any]) -> None:
     logger = cfg.tracking if rank == 0 else None
     use_bf16 = params.optim.bf16 and device.type == "cuda"  # CPU autocast is slower than float32 for these convs
     meter, metrics, skipped = Meter(), {}, None
-    loader = make_loader(dataset, sampler, data.loader_workers, pin_memory=device.type == "cuda", collate=task.collate)
+    loader = make_loader(dataset, sampler, data.loader_workers, pin_memory=device.type == "cuda",
+                         collate=task.collate_for(cfg.model_config))
     for step, batch in zip(range(run.start, schedule.steps), loader):
         _maybe_fault(params, step, rank)
         values = train_step(run.wrapped, run.loss_fn, run.optimizer, run.scheduler, batch, device,

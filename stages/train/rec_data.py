@@ -111,12 +111,13 @@ def _fit_width(arrays: list[np.ndarray], width: int) -> np.ndarray:
     return out
 
 
-def collate_words(items: list[dict[str, Any]]) -> dict[str, Any]:
-    """Batch tensors: ``image`` (B, H, Wmax, 3) uint8 padded right (variable width), each target stacked
-    (per-pixel ones padded like the images), ``dataset`` (B,) and ``skipped`` (B,) counts."""
+def collate_words(items: list[dict[str, Any]], pad: str = "zeros") -> dict[str, Any]:
+    """Batch tensors: ``image`` (B, H, Wmax, 3) uint8 padded right (variable width) by ``pad`` (zeros or
+    edge: see ``pad_batch``), each target stacked (per-pixel ones zero-padded: a mask or map has nothing to
+    learn beyond the crop), ``dataset`` (B,) and ``skipped`` (B,) counts."""
     import torch
 
-    images = pad_batch([it["image"] for it in items])  # (B, H, Wmax, 3)
+    images = pad_batch([it["image"] for it in items], pad)  # (B, H, Wmax, 3)
     out = {"image": torch.from_numpy(images)}
     for key in items[0]:
         if key in ("image", "dataset", "skipped"):

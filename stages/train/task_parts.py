@@ -23,7 +23,8 @@ class TrainTask:
     """One task's parts of the training loop.
 
     dataset(paths, params, model_config) -> a map-style dataset over ``SampleRef`` with ``sizes()``;
-    collate(items) -> batch dict of tensors (``image`` (B, H, W, 3) uint8 + targets);
+    collate_for(model_config) -> collate(items) -> batch dict of tensors (``image`` (B, H, W, 3) uint8 +
+    targets), batching as the model config says (a recognizer's ``pad``);
     load_validation(path, max_images) -> what ``validate`` reads, loaded once;
     validate(model, model_config, loaded, device, params) -> (scores by name, RGB sample images);
     teacher_forcing: the model's forward takes the batch's targets (recognition) or images only (detection);
@@ -31,7 +32,7 @@ class TrainTask:
     """
 
     dataset: Callable[[list[str], TrainParams, dict[str, Any]], Any]
-    collate: Callable[[list[dict[str, Any]]], dict[str, Any]]
+    collate_for: Callable[[dict[str, Any]], Callable[[list[dict[str, Any]]], dict[str, Any]]]
     load_validation: Callable[[Path, int | None], Any]
     validate: Callable[..., tuple[dict[str, float], list[Any]]]
     teacher_forcing: bool
@@ -68,10 +69,10 @@ def _detection_serving(params: TrainParams) -> dict[str, Any]:
     return {"image_size": params.validation.size, **params.validation.postprocess.model_dump()}
 
 
-def _collate(items: list[dict[str, Any]]) -> dict[str, Any]:
+def _collate(model_config: dict[str, Any]) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
     from stages.train.data import collate
 
-    return collate(items)
+    return collate
 
 
 def _recognition_dataset(paths: list[str], params: TrainParams, model_config: dict[str, Any]) -> Any:
@@ -88,10 +89,12 @@ def _recognition_dataset(paths: list[str], params: TrainParams, model_config: di
                        params.seed)
 
 
-def _collate_words(items: list[dict[str, Any]]) -> dict[str, Any]:
+def _collate_words(model_config: dict[str, Any]) -> Callable[[list[dict[str, Any]]], dict[str, Any]]:
+    from functools import partial
+
     from stages.train.rec_data import collate_words
 
-    return collate_words(items)
+    return partial(collate_words, pad=model_config.get("pad", "zeros"))
 
 
 def _recognition_validation(path: Path, max_images: int | None) -> Any:

@@ -161,3 +161,52 @@ def test_fixed_width_images(tmp_path):
     out, _, _ = _run(tmp_path, splits={"train": 6}, width=100)
     shapes = {_decode(r.image_bytes, cv2.IMREAD_COLOR).shape for r in parse(out / "train" / "words.lmdb")}
     assert shapes == {(32, 100, 3)}
+
+
+def test_low_resolution_words_lose_detail_the_size_of_their_capture_height():
+    from stages.synth.word_image import low_resolution
+
+    rng = np.random.default_rng(0)
+    sharp = render_word(WordStyle(height=64, fonts=find_fonts(None)[:1], blur_prob=0.0, noise_prob=0.0),
+                        TextSource(words=("Southwark",), random_fraction=0.0, number_fraction=0.0,
+                                   random_chars="x", random_length=(1, 1), case_weights=(0, 1, 0),
+                                   held_out_fraction=0.5, partition=False, held_out=False), rng).image
+    small = low_resolution(sharp, 12)
+    assert small.shape == sharp.shape and small.dtype == np.uint8
+    # Fine detail (Laplacian energy) is mostly gone; a capture at the image's own height changes nothing.
+    assert _detail(small) < 0.25 * _detail(sharp)
+    assert np.array_equal(low_resolution(sharp, 64), sharp)
+
+
+def test_punctuation_is_attached_to_words_and_ignored_by_the_partition():
+    from stages.synth.vocabulary import sample_text
+
+    source = TextSource(words=("garden",), random_fraction=0.0, number_fraction=0.0, random_chars="x",
+                        random_length=(1, 1), case_weights=(1, 0, 0), held_out_fraction=0.5, partition=True,
+                        held_out=is_held_out("garden", 0.5), punctuation_fraction=1.0, punctuation=",;")
+    texts = {sample_text(source, np.random.default_rng(i)) for i in range(30)}
+    assert texts == {"garden,", "garden;"}
+    none = TextSource(**{**source.__dict__, "punctuation_fraction": 0.0})
+    assert {sample_text(none, np.random.default_rng(i)) for i in range(10)} == {"garden"}
+
+
+def test_photo_like_knobs_are_validated_and_reach_the_images(tmp_path):
+    with pytest.raises(ValidationError, match=r"words.low_res_height\n.*must lie within \[4, 256\]"):
+        SynthParams.model_validate({"words": {"splits": {"a": 1}, "low_res_height": [2, 8]}})
+    with pytest.raises(ValidationError, match=r"words.punctuation\n.*characters that are letters or digits: 'a'"):
+        SynthParams.model_validate({"words": {"splits": {"a": 1}, "punctuation": ",a"}})
+    knobs = {"splits": {"a": 6}, "height": 48, "blur_prob": 0.0, "noise_prob": 0.0, "jpeg_quality": [100, 100],
+             "random_fraction": 0.0, "number_fraction": 0.0, "samples": 0, "punctuation_fraction": 1.0,
+             "punctuation": "!"}
+    out, _, _ = _run(tmp_path / "low", **knobs, low_res_prob=1.0, low_res_height=[10, 10])
+    sharp_out, _, _ = _run(tmp_path / "sharp", **knobs)
+    crops, sharp = (list(parse(o / "a" / "words.lmdb")) for o in (out, sharp_out))
+    assert [c.label for c in crops] == [c.label for c in sharp] and all(c.label.endswith("!") for c in crops)
+    for low, high in zip(crops, sharp):  # the same rendering, captured 10 px high
+        assert _detail(_decode(low.image_bytes, cv2.IMREAD_COLOR)) < 0.5 * _detail(_decode(high.image_bytes,
+                                                                                           cv2.IMREAD_COLOR))
+
+
+def _detail(image: np.ndarray) -> float:
+    """Variance of the Laplacian of the grey image: how much fine detail it holds."""
+    return float(cv2.Laplacian(cv2.cvtColor(image, cv2.COLOR_RGB2GRAY), cv2.CV_32F).var())
