@@ -19,9 +19,9 @@ from torch import nn
 
 from models.build import build_model, validate_config
 from models.recognition.crnn_import import easyocr_english_g2
+from models.weights_fit import SHOWN_KEYS, check_fit
 
 Importer = Callable[[dict[str, Any], str], tuple[dict[str, Any], dict[str, Any]]]
-SHOWN_KEYS = 12  # keys listed per kind of mismatch; the count says how many more
 
 
 def craft_mlt_25k(state_dict: dict[str, Any], source: str) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -36,10 +36,6 @@ IMPORTERS: dict[str, Importer] = {
     "easyocr_english_g2": easyocr_english_g2,
     "craft_mlt_25k": craft_mlt_25k,
 }
-
-
-class WeightsMismatch(ValueError):
-    """A weights file does not fit the architecture its importer maps it to (keys or shapes differ)."""
 
 
 def get_importer(name: str) -> Importer:
@@ -60,28 +56,6 @@ def read_state_dict(file: Path) -> dict[str, Any]:
         raise ValueError(f"{file}: expected a state dict (names -> tensors), got {type(data).__name__}"
                          + (f" with keys {sorted(data)[:SHOWN_KEYS]}" if isinstance(data, dict) else ""))
     return data
-
-
-def _listed(keys: list[str]) -> str:
-    more = len(keys) - SHOWN_KEYS
-    return ", ".join(keys[:SHOWN_KEYS]) + (f" ... and {more} more" if more > 0 else "")
-
-
-def check_fit(model: nn.Module, state_dict: dict[str, Any], file: Path | str, importer: str) -> None:
-    """Raise ``WeightsMismatch`` naming ``file`` and listing missing, unexpected and wrongly shaped keys
-    unless ``state_dict`` fits ``model`` exactly (what ``load_state_dict(strict=True)`` demands)."""
-    expected = model.state_dict()
-    missing = sorted(set(expected) - set(state_dict))
-    unexpected = sorted(set(state_dict) - set(expected))
-    shapes = sorted(f"{k} {tuple(state_dict[k].shape)} vs {tuple(expected[k].shape)}"
-                    for k in set(expected) & set(state_dict) if state_dict[k].shape != expected[k].shape)
-    if not (missing or unexpected or shapes):
-        return
-    parts = [f"{len(missing)} missing: {_listed(missing)}" if missing else "",
-             f"{len(unexpected)} unexpected: {_listed(unexpected)}" if unexpected else "",
-             f"{len(shapes)} of another shape (file vs model): {_listed(shapes)}" if shapes else ""]
-    raise WeightsMismatch(f"{file}: does not hold the weights importer {importer!r} expects "
-                          f"(wrong file, or a damaged one?); keys after mapping: " + "; ".join(p for p in parts if p))
 
 
 def import_file(file: Path, importer: str, source: str | None = None) -> tuple[dict[str, Any], nn.Module]:

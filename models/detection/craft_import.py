@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from models.resnet import _key_mismatch
-
 _PREFIX = "module."
 
 
@@ -25,22 +23,14 @@ def craft_from_easyocr(state_dict: dict[str, Any], source: str = "state dict") -
     Raises ValueError naming ``source`` with the missing / unexpected / mis-shaped keys.
     """
     from models.detection.craft import CRAFT
+    from models.weights_fit import check_fit
 
     if not isinstance(state_dict, dict) or not state_dict:
         raise ValueError(f"{source}: expected a non-empty state dict (name -> tensor), got {type(state_dict).__name__}")
     state = {(key[len(_PREFIX):] if key.startswith(_PREFIX) else key): value for key, value in state_dict.items()}
     config = {"arch": "craft", "net": {"width": 1.0}}
     module = CRAFT(width=1.0)
-    missing, unexpected = _key_mismatch(module, state)
-    if missing or unexpected:
-        raise ValueError(
-            f"{source} is not a CRAFT (craft_mlt_25k) state dict: "
-            f"{len(missing)} missing or mis-shaped key(s) {_some(missing)}, "
-            f"{len(unexpected)} unexpected key(s) {_some(unexpected)}"
-        )
+    check_fit(module, state, source, "craft_mlt_25k")
     module.load_state_dict(state, strict=True)  # also checks every tensor loads (dtype, shape)
     return config, module.state_dict()
 
-
-def _some(keys: list[str], shown: int = 8) -> str:
-    return f"{keys[:shown]}{'...' if len(keys) > shown else ''}"

@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 import torch
 
-from models.pretrained import IMPORTERS, WeightsMismatch, get_importer, import_file, read_state_dict
+from models.pretrained import IMPORTERS, get_importer, import_file, read_state_dict
 from models.recognition.charset import charset_of
 from models.recognition.predictor import Recognizer
 from models.tasks import architecture_of
+from models.weights_fit import WeightsMismatch
 
 easyocr_en_models = pytest.importorskip("easyocr_en_models", reason="the project's 'pretrained' extra")
 WEIGHTS = Path(easyocr_en_models.model_dir())
