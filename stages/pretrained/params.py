@@ -83,8 +83,10 @@ class PretrainedParams(StageParams):
     @field_validator("importer")
     @classmethod
     def _known(cls, value: str) -> str:
-        from models.pretrained import IMPORTERS
+        from models.pretrained import get_importer
 
-        if value not in IMPORTERS:
-            raise ValueError(f"unknown importer {value!r}; valid: {', '.join(sorted(IMPORTERS))}")
+        try:
+            get_importer(value)
+        except KeyError as exc:  # pydantic reports ValueErrors with the key path
+            raise ValueError(exc.args[0]) from None
         return value
