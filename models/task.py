@@ -1,6 +1,6 @@
 """The task interface: what the rest of the project needs to know about a family of models.
 
-A *task* (detection today; recognition and spotting next) bundles its architectures, the metrics it is
+A *task* (detection, recognition, spotting) bundles its architectures, the metrics it is
 judged by and its predictor. An *architecture* brings its typed config, model builder, loss, training
 targets and the decoding of its outputs. Train, evaluate, pseudo_label, infer and the model registry
 reach models only through these two objects (looked up in ``models.tasks``), so adding an architecture
@@ -31,6 +31,9 @@ class Architecture:
     output_stride: input pixels per output-map pixel (1: maps at the input resolution, as DBNet's; CRAFT's
         are at half of it: 2). The predictor crops each map to ceil(h / stride) x ceil(w / stride) of an
         image resized to (h, w) and passes ``decode`` a ``scale`` of map pixels per original pixel.
+    init_parts(module, config, {part: checkpoint}) -> [what was loaded]: for a model made of parts (the
+        ``glass`` spotter's detector and recognizer), loads trained models' checkpoints into them; None:
+        the architecture has no parts (train's ``init_parts`` is then an error).
     """
 
     name: str
@@ -44,6 +47,7 @@ class Architecture:
     output_keys: tuple[str, ...]
     tiny: dict[str, Any] = field(default_factory=dict)
     output_stride: int = 1
+    init_parts: Callable[[Any, Any, dict[str, Any]], list[str]] | None = None
 
 
 @dataclass(frozen=True)

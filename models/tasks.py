@@ -6,10 +6,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from models import detection, recognition
+from models import detection, recognition, spotting
 from models.task import Architecture, Task
 
-TASKS: dict[str, Task] = {task.name: task for task in (detection.TASK, recognition.TASK)}
+TASKS: dict[str, Task] = {task.name: task for task in (detection.TASK, recognition.TASK, spotting.TASK)}
 
 
 def get_task(name: str) -> Task:

@@ -118,16 +118,31 @@ def quad_to_rbox(points) -> tuple[float, float, float, float, float]:
     quad = np.asarray(points, dtype=np.float64)
     if quad.shape != (4, 2) or not np.isfinite(quad).all():
         raise ValueError(f"quad_to_rbox: points must be 4 finite (x, y) vertices, got {quad.tolist()}")
-    reading = (quad[1] - quad[0]) + (quad[2] - quad[3])  # top edge + bottom edge, both left to right
+    return polygon_to_rbox(quad)
+
+
+def polygon_to_rbox(points) -> tuple[float, float, float, float, float]:
+    """(cx, cy, w, h, angle) of the rotated box around a word polygon of an even number (>= 4) of vertices
+    in reading order: the top side from the word's start to its end, then the bottom side back (the
+    layout of quads and of curved-text polygons, Total-Text / CTW1500 / the synth stage's). The reading
+    direction is the sum of the top side's and the bottom side's end-to-end vectors; the box covers every
+    vertex (loose around a strongly curved word). See ``quad_to_rbox`` for the 4-vertex case."""
+    poly = np.asarray(points, dtype=np.float64)
+    if poly.ndim != 2 or poly.shape[1] != 2 or len(poly) < 4 or len(poly) % 2 or not np.isfinite(poly).all():
+        raise ValueError("polygon_to_rbox: points must be an even number (>= 4) of finite (x, y) vertices, "
+                         f"got {poly.tolist()}")
+    half = len(poly) // 2
+    top, bottom = poly[:half], poly[half:][::-1]
+    reading = (top[-1] - top[0]) + (bottom[-1] - bottom[0])  # both sides from the word's start to its end
     length = float(np.hypot(*reading))
     if length == 0.0:
-        raise ValueError(f"quad_to_rbox: degenerate quad, no reading direction: {quad.tolist()}")
+        raise ValueError(f"polygon_to_rbox: degenerate polygon, no reading direction: {poly.tolist()}")
     along = reading / length
     down = np.array([-along[1], along[0]])  # the reading axis turned 90 degrees clockwise on screen
-    u, v = quad @ along, quad @ down
+    u, v = poly @ along, poly @ down
     w, h = float(u.max() - u.min()), float(v.max() - v.min())
     if h == 0.0:
-        raise ValueError(f"quad_to_rbox: degenerate quad, zero height: {quad.tolist()}")
+        raise ValueError(f"polygon_to_rbox: degenerate polygon, zero height: {poly.tolist()}")
     mid_u, mid_v = (u.max() + u.min()) / 2, (v.max() + v.min()) / 2
     cx, cy = mid_u * along + mid_v * down
     angle = math.degrees(math.atan2(-along[1], along[0])) % 360.0

@@ -46,16 +46,30 @@ def has_transcriptions(ts: TestSet) -> bool:
     return any(g.text and not g.ignore for gts in ts.gts.values() for g in gts)
 
 
-def read_detections(reader: Any, ts: TestSet, preds: dict[str, list[DetPoly]],
-                    batch_size: int) -> dict[str, list[DetPoly]]:
-    """``preds`` with each detection's text read by ``reader`` off its rectified crop."""
-    spotter = Spotter(None, reader, rec_batch_size=batch_size)
+def is_spotter(model: Any) -> bool:
+    """Whether a loaded predictor is a spotting model (it reads its own detections)."""
+    config = getattr(model, "config", None)
+    return config is not None and task_of(config).name == "spotting"
+
+
+def read_detections(reader: Any, ts: TestSet, preds: dict[str, list[DetPoly]], batch_size: int,
+                    image_size: Any = 1280) -> dict[str, list[DetPoly]]:
+    """``preds`` with each detection's text read by ``reader``: a recognizer reads its rectified crop (the
+    two-stage spotter, ``batch_size`` crops a pass), a spotting model reads it with its own recognition
+    branch on the image resized to ``image_size`` (as it detected)."""
+    spotter = None if is_spotter(reader) else Spotter(None, reader, rec_batch_size=batch_size)
     read: dict[str, list[DetPoly]] = {}
     for start in range(0, len(ts.images), _CHUNK):
         chunk = ts.images[start: start + _CHUNK]
         images = [read_rgb(item.path, item.frame) for item in chunk]
-        spots = spotter.read(images, [preds.get(item.image_id, []) for item in chunk])
-        read.update({item.image_id: [s.as_det() for s in found] for item, found in zip(chunk, spots)})
+        dets = [preds.get(item.image_id, []) for item in chunk]
+        if spotter is None:
+            readings = reader.read_words(images, [[d.points for d in found] for found in dets], image_size)
+            found_read = [[DetPoly(d.points, d.score, text) for d, (text, _) in zip(found, texts)]
+                          for found, texts in zip(dets, readings)]
+        else:
+            found_read = [[s.as_det() for s in spots] for spots in spotter.read(images, dets)]
+        read.update({item.image_id: found for item, found in zip(chunk, found_read)})
     return read
 
 

@@ -62,7 +62,7 @@ from .analysis import (
 from .inference import TestSet, load_testset, pick_device, predict
 from .rec_eval import run_recognition
 from .spot_analysis import COLUMNS as SPOT_COLUMNS, spot_breakdown, spot_rows, spot_table
-from .spot_eval import e2e_protocols, e2e_scores, has_transcriptions, load_recognizer, read_detections
+from .spot_eval import e2e_protocols, e2e_scores, has_transcriptions, is_spotter, load_recognizer, read_detections
 
 MODEL_INPUTS = ("model", "baseline", "recognizer")
 REPORT = "report"
@@ -200,6 +200,7 @@ def run(params: EvaluateParams, inputs: dict[str, Path], out_dir: Path, ctx: Sta
     testsets = {name: load_testset(name, path) for name, path in _testsets(inputs).items()}
     report = Path(out_dir) / REPORT
     tally = _Tally()
+    # A spotting model reads its own detections; the recognizer (if any) reads the detectors'.
     reader = load_recognizer(uris.pop("recognizer"), device, stage_tracking_uri(ctx)) if "recognizer" in uris else None
     summary: dict[str, Any] = {"protocol": params.protocol, "params": params.model_dump(mode="json"), "models": {}}
     if reader is not None:
@@ -208,7 +209,8 @@ def run(params: EvaluateParams, inputs: dict[str, Path], out_dir: Path, ctx: Sta
         model = first if role == "model" else load_predictor(uri, device, stage_tracking_uri(ctx))
         summary["models"][role] = {"uri": uri, "sha256": model.sha256, "step": model.step, "device": str(device)}
         for ts in testsets.values():
-            _evaluate_one(role, model, ts, params, report if role == "model" else report / role, ctx, tally, reader)
+            _evaluate_one(role, model, ts, params, report if role == "model" else report / role, ctx, tally,
+                          model if is_spotter(model) else reader)
         del model  # free the device before the next model
         first = None
         if device.type == "cuda":
@@ -243,7 +245,7 @@ def _spot_one(reader: Any, ts: TestSet, ev: TestSetEval, params: EvaluateParams,
               name: str) -> dict[str, float]:
     """Read ``ev.preds`` with ``reader``, score end to end, bin by word height and reading angle (kept on
     ``ev.spot_bins``), write ``spot_by_height.csv``, ``spot_by_angle.csv`` and ``spot_bins.png``."""
-    read = read_detections(reader, ts, ev.preds, params.recognition.batch_size)
+    read = read_detections(reader, ts, ev.preds, params.recognition.batch_size, params.image_size)
     metrics, generic = e2e_scores(ts.gts, read, name)
     ev.spot_bins = spot_breakdown(ts.gts, read, generic, params.height_bins, params.reading_angle_bins)
     for axis in ("height", "angle"):

@@ -36,6 +36,7 @@ class LoopConfig:
     datasets: list[str]
     validation: str | None = None
     init_checkpoint: str | None = None
+    init_parts: dict[str, str] = field(default_factory=dict)  # part -> checkpoint file (``params.init_parts``)
     tracking: Any = None  # a RunLogger (picklable) or None
     dataset_names: list[str] = field(default_factory=list)
     stage_name: str = ""  # for the progress line on the driver's console; empty: none
@@ -139,6 +140,8 @@ def setup(cfg: LoopConfig, params: TrainParams, device: Any) -> Run:
     model = build_model(cfg.model_config, init_weights=cfg.init_checkpoint is None)
     if cfg.init_checkpoint:
         model.load_state_dict(load_checkpoint(cfg.init_checkpoint)["state_dict"], strict=True)
+    if cfg.init_parts:
+        init_parts(model, cfg.model_config, cfg.init_parts)
     model.to(device)
     wrapped = ray.train.torch.prepare_model(model)  # DDP when there are several workers
     optimizer = make_optimizer(params.optim, model)
@@ -147,6 +150,19 @@ def setup(cfg: LoopConfig, params: TrainParams, device: Any) -> Run:
                                 schedule.min_lr_ratio)
     start, resumes = resume(ray.train.get_checkpoint(), model, optimizer, scheduler)
     return Run(model, wrapped, build_loss(cfg.model_config), optimizer, scheduler, start, resumes)
+
+
+def init_parts(model: Any, model_config: dict[str, Any], files: dict[str, str]) -> list[str]:
+    """Load trained models into the parts of ``model`` (``files``: part -> checkpoint file) through its
+    architecture's ``init_parts``; an architecture without parts is an error naming it."""
+    from models.build import validate_config
+    from models.tasks import architecture_of
+
+    arch = architecture_of(model_config)
+    if arch.init_parts is None:
+        raise ValueError(f"train: init_parts given, but the {arch.name!r} architecture has no parts to start "
+                         "from trained models (use init)")
+    return arch.init_parts(model, validate_config(model_config), {p: load_checkpoint(f) for p, f in files.items()})
 
 
 def make_optimizer(optim: OptimParams, model: Any) -> Any:

@@ -189,6 +189,20 @@ class TestHooks(_Section):
     fault_marker: str = Field(min_length=1, description="file that makes it happen once")
 
 
+class InitParts(_Section):
+    """Trained models that start parts of a model made of parts (the ``glass`` spotter: ``detector``, a
+    dbnet, and ``recognizer``, a crnn); each an input name or a checkpoint URI, as ``init``."""
+
+    detector: str | None = Field(None, json_schema_extra={"reference": "checkpoint"},
+                                 description="input name or checkpoint URI of a trained detector")
+    recognizer: str | None = Field(None, json_schema_extra={"reference": "checkpoint"},
+                                   description="input name or checkpoint URI of a trained recognizer")
+
+    def named(self) -> dict[str, str]:
+        """The parts given: part -> input name or URI."""
+        return {part: ref for part, ref in (("detector", self.detector), ("recognizer", self.recognizer)) if ref}
+
+
 class TrainParams(StageParams):
     """Params of one training stage: references (``model``, ``init``) at the top, one section per concern.
 
@@ -196,6 +210,7 @@ class TrainParams(StageParams):
         DBNet when there is no init.
     init: an input name holding an upstream ``model`` output, or a checkpoint URI (path, file://,
         runs:/, models:/); its weights start this stage (optimizer and step start fresh).
+    init_parts: trained models starting parts of the model instead (``InitParts``); not with ``init``.
     validation: None = no validation. workers: the Ray Train run is named after the stage key, so a
         re-run after an interruption resumes it.
     test_hooks: a section of its own so that the two fault-injection keys are set together or not at
@@ -208,6 +223,8 @@ class TrainParams(StageParams):
         description="detector config; null = the init checkpoint's (or the tiny DBNet)")
     init: str | None = Field(None, json_schema_extra={"reference": "checkpoint"},
                              description="input name or checkpoint URI whose weights start the run")
+    init_parts: InitParts | None = Field(None, description="trained models starting parts of the model "
+                                         "(glass: detector, recognizer); not with init")
     data: DataParams
     optim: OptimParams = Field(default_factory=OptimParams)
     schedule: ScheduleParams
@@ -240,6 +257,14 @@ class TrainParams(StageParams):
             return handler(data)
         except ValidationError as exc:
             raise ValidationError.from_exception_data(exc.title, [_with_hint(e) for e in exc.errors()]) from None
+
+    @model_validator(mode="after")
+    def _one_init(self) -> "TrainParams":
+        if self.init is not None and self.init_parts is not None:
+            raise ValueError("init and init_parts: give one (init starts the whole model, init_parts its parts)")
+        if self.init_parts is not None and self.model is None:
+            raise ValueError("init_parts needs a model config (model:) whose parts they start")
+        return self
 
     @field_validator("model")
     @classmethod

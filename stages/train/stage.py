@@ -47,7 +47,8 @@ def run(params: TrainParams, inputs: dict[str, Path], out_dir: Path, ctx: StageC
 
     # A models:/ or runs:/ init resolves in the pipeline's MLflow store, not this worker's default one.
     init = resolve_init(params.init, inputs, stage_tracking_uri(ctx))
-    loop = make_loop(params, inputs, init, ctx.tracking_handle(), ctx.stage_name)
+    loop = make_loop(params, inputs, init, ctx.tracking_handle(), ctx.stage_name,
+                     resolve_parts(params, inputs, stage_tracking_uri(ctx)))
     if params.model is None:
         # Inherited from the init checkpoint (or the tiny default): only known now, but every train
         # run shows its architecture.
@@ -114,9 +115,9 @@ def serving_settings(params: TrainParams, model_config: dict[str, Any] | None = 
 
 
 def make_loop(params: TrainParams, inputs: dict[str, Path], init: Path | None, tracking: Any,
-              stage_name: str = "") -> Any:
+              stage_name: str = "", parts: dict[str, Path] | None = None) -> Any:
     """The ``LoopConfig`` every training worker gets: params, model, dataset paths, MLflow handle
-    (and the stage name its progress lines carry)."""
+    (and the stage name its progress lines carry; ``parts``: ``resolve_parts``' checkpoint files)."""
     from stages.train.loop import LoopConfig
 
     return LoopConfig(
@@ -125,6 +126,7 @@ def make_loop(params: TrainParams, inputs: dict[str, Path], init: Path | None, t
         datasets=[str(_input(inputs, d.input, "data.datasets")) for d in params.data.datasets],
         validation=str(_input(inputs, params.validation.input, "validation.input")) if params.validation else None,
         init_checkpoint=str(init) if init else None,
+        init_parts={part: str(path) for part, path in (parts or {}).items()},
         tracking=tracking,
         dataset_names=[d.input for d in params.data.datasets],
         stage_name=stage_name,
@@ -168,6 +170,12 @@ def resolve_init(init: str | None, inputs: dict[str, Path], tracking_uri: str | 
         raise KeyError(f"train: init {init!r} is neither one of the stage's inputs {sorted(inputs)} "
                        "nor a checkpoint path/URI")
     return resolve_uri(init)
+
+
+def resolve_parts(params: TrainParams, inputs: dict[str, Path], tracking_uri: str | None = None) -> dict[str, Path]:
+    """The checkpoint file of each part ``init_parts`` names (resolved as ``init`` is); {} without it."""
+    named = params.init_parts.named() if params.init_parts is not None else {}
+    return {part: resolve_init(ref, inputs, tracking_uri) for part, ref in named.items()}
 
 
 def model_config(params: TrainParams, init: Path | None) -> dict[str, Any]:

@@ -76,11 +76,11 @@ def fit_trial(params: Any, job: TrialJob, run: Any, trial_id: str) -> Any:
     """The train stage's TorchTrainer for these params, with Tune reporting; returns the Ray Train result."""
     from ray.tune.integration.ray_train import TuneReportCallback
 
-    from stages.train.stage import make_loop, make_trainer, resolve_init
+    from stages.train.stage import make_loop, make_trainer, resolve_init, resolve_parts
 
     inputs = {k: Path(v) for k, v in job.inputs.items()}
     init = resolve_init(params.init, inputs, job.tracking_uri)  # models:/ and runs:/ resolve in the sweep's store
-    loop = make_loop(params, inputs, init, run)
+    loop = make_loop(params, inputs, init, run, parts=resolve_parts(params, inputs, job.tracking_uri))
     trainer = make_trainer(params, loop, f"{job.name}-{trial_id}", job.storage,
                            callbacks=[TuneReportCallback(), RecordPlacementGroup(job.janitor, trial_id)])
     return trainer.fit()

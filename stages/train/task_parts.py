@@ -111,11 +111,25 @@ def _recognition_validate(model: Any, model_config: dict[str, Any], words: Any, 
     return scores, draw_word_samples(words, preds, VAL_WORDS)
 
 
+def _spotting_validate(model: Any, model_config: dict[str, Any], images: Any, device: Any,
+                       params: TrainParams) -> tuple[dict[str, float], list[Any]]:
+    from stages.train.spot_validate import evaluate_spotting
+    from stages.train.validate import draw_samples
+
+    val = params.validation
+    scores, preds = evaluate_spotting(model, model_config, images, device, val.size, val.postprocess.model_dump(),
+                                      val.protocol)
+    return scores, draw_samples(images, preds, VAL_SAMPLES)
+
+
 TRAIN_TASKS: dict[str, TrainTask] = {
     "detection": TrainTask(_detection_dataset, _collate, _detection_validation, _detection_validate,
                            teacher_forcing=False, serving_settings=_detection_serving),
     "recognition": TrainTask(_recognition_dataset, _collate_words, _recognition_validation, _recognition_validate,
                              teacher_forcing=True, serving_settings=lambda params: {}),
+    # a spotter trains on detection sets (with transcriptions) and reads its ground-truth words in training
+    "spotting": TrainTask(_detection_dataset, _collate, _detection_validation, _spotting_validate,
+                          teacher_forcing=True, serving_settings=_detection_serving),
 }
 
 

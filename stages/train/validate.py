@@ -39,7 +39,9 @@ def load_validation(path: Path, max_images: int | None = None) -> list[ValImage]
 
 
 def _ground_truth(sample: Sample) -> list[GtPoly]:
-    return [GtPoly(p.astype(np.float64), ignore=ign) for p, ign in zip(sample.polygons, sample.ignore) if len(p) >= 3]
+    texts = sample.texts or [""] * len(sample.polygons)
+    return [GtPoly(p.astype(np.float64), text=text, ignore=ign)
+            for p, ign, text in zip(sample.polygons, sample.ignore, texts) if len(p) >= 3]
 
 
 def evaluate(model: Any, model_config: dict[str, Any], images: list[ValImage], device: Any, long_side: int,
