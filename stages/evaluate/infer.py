@@ -26,6 +26,8 @@ out as a rectified crop and recognised (``stages.evaluate.spotter``), and the fi
     vis/<stem>.jpg          polygons with their texts written above them
     summary.json            as above, plus "recognizer" (uri, checkpoint_sha256, step) and "texts" (non-empty)
 
+A spotting model (``glass``) reads its own detections: the same files, without ``--recognizer``.
+
 Inference is the detection task's predictor as the evaluate stage drives it (``stages.evaluate.inference.predict``:
 same resizing, padding, decoding and polygon clean-up), so these files re-evaluate to the numbers the evaluate
 stage reports. An unreadable
@@ -105,7 +107,7 @@ def main_infer(argv: list[str]) -> int:
         return 2
     recognised = summary.get("task") == "recognition"
     found = f"{summary['texts']} texts" if recognised else f"{summary['detections']} detections"
-    if "recognizer" in summary:
+    if "texts" in summary and not recognised:
         found += f", {summary['texts']} read"
     print(f"{summary['images']} images, {found}, {len(summary['skipped'])} skipped -> {args.out}")
     return 0 if summary["images"] else 1
@@ -152,8 +154,9 @@ def run_inference(args: argparse.Namespace, stream: TextIO | None = None) -> dic
                "images": len(records), "detections": sum(len(r["scores"]) for r in records),
                "skipped": [vars(s) for s in skipped], "seconds": round(time.time() - started, 3)}
     if reader is not None:
-        summary["recognizer"] = {"uri": args.recognizer, "checkpoint_sha256": reader.sha256, "step": reader.step,
-                                 "rec_batch_size": args.rec_batch_size}
+        if reader is not model:
+            summary["recognizer"] = {"uri": args.recognizer, "checkpoint_sha256": reader.sha256,
+                                     "step": reader.step, "rec_batch_size": args.rec_batch_size}
         summary["texts"] = sum(1 for r in records for t in r["texts"] if t)
     (out / "predictions.json").write_text(json.dumps({"images": records}, ensure_ascii=False))
     (out / "summary.json").write_text(json.dumps(summary, indent=2))
@@ -161,7 +164,13 @@ def run_inference(args: argparse.Namespace, stream: TextIO | None = None) -> dic
 
 
 def _recognizer(args: argparse.Namespace, detector: Any) -> Any:
-    """The ``--recognizer`` predictor, checked to be one and to follow a detector; None without the option."""
+    """What reads the detections: the ``--recognizer`` predictor, checked to be one and to follow a detector;
+    a spotting model itself; None for a detector without the option."""
+    if _task(detector) == "spotting":
+        if getattr(args, "recognizer", None):
+            raise InferError(f"--model {args.model!r} is a spotting model, which reads its own detections: "
+                             "drop --recognizer")
+        return detector
     if not getattr(args, "recognizer", None):
         return None
     if _task(detector) != "detection":

@@ -27,7 +27,7 @@ from models.tasks import task_of
 from stages.dataset.images import read_rgb
 
 from .inference import TestSet
-from .spotter import Spotter
+from .spotter import read_spots
 
 _CHUNK = 16  # images read into memory at a time
 
@@ -54,22 +54,16 @@ def is_spotter(model: Any) -> bool:
 
 def read_detections(reader: Any, ts: TestSet, preds: dict[str, list[DetPoly]], batch_size: int,
                     image_size: Any = 1280) -> dict[str, list[DetPoly]]:
-    """``preds`` with each detection's text read by ``reader``: a recognizer reads its rectified crop (the
-    two-stage spotter, ``batch_size`` crops a pass), a spotting model reads it with its own recognition
-    branch on the image resized to ``image_size`` (as it detected)."""
-    spotter = None if is_spotter(reader) else Spotter(None, reader, rec_batch_size=batch_size)
+    """``preds`` with each detection's text read by ``reader`` (``spotter.read_spots``: a recognizer reads
+    rectified crops, ``batch_size`` a pass; a spotting model reads with its own recognition branch, the
+    image resized to ``image_size`` as it detected)."""
     read: dict[str, list[DetPoly]] = {}
     for start in range(0, len(ts.images), _CHUNK):
         chunk = ts.images[start: start + _CHUNK]
         images = [read_rgb(item.path, item.frame) for item in chunk]
-        dets = [preds.get(item.image_id, []) for item in chunk]
-        if spotter is None:
-            readings = reader.read_words(images, [[d.points for d in found] for found in dets], image_size)
-            found_read = [[DetPoly(d.points, d.score, text) for d, (text, _) in zip(found, texts)]
-                          for found, texts in zip(dets, readings)]
-        else:
-            found_read = [[s.as_det() for s in spots] for spots in spotter.read(images, dets)]
-        read.update({item.image_id: found for item, found in zip(chunk, found_read)})
+        spots = read_spots(reader, images, [preds.get(item.image_id, []) for item in chunk],
+                           rec_batch_size=batch_size, image_size=image_size)
+        read.update({item.image_id: [s.as_det() for s in found] for item, found in zip(chunk, spots)})
     return read
 
 

@@ -100,3 +100,15 @@ class Spotter:
                 spots.append(Spot(det.points, det.score, text, float(score)))
             out.append(spots)
         return out
+
+
+def read_spots(reader: Any, images: Sequence[np.ndarray], dets: Sequence[Sequence[DetPoly]], *,
+               rec_batch_size: int = 64, image_size: int | Sequence[int] = 1280) -> list[list[Spot]]:
+    """The given detections read by ``reader``: a recognizer reads each rectified crop (``Spotter.read``);
+    a spotting model (one with ``read_words``) reads them with its own recognition branch, on each image
+    resized to ``image_size`` as it was for detection."""
+    if not hasattr(reader, "read_words"):
+        return Spotter(None, reader, rec_batch_size=rec_batch_size).read(images, dets)
+    readings = reader.read_words(images, [[d.points for d in found] for found in dets], image_size)
+    return [[Spot(d.points, d.score, text, float(score)) for d, (text, score) in zip(found, texts)]
+            for found, texts in zip(dets, readings)]
