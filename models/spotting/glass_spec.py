@@ -9,9 +9,10 @@ A GLASS config (the ``model:`` section of a recipe, also stored in every checkpo
      "words": {"max_words": 32, "min_height": 4, "global_rows": 4},
      "loss": {"angle": 1.0, "recognition": 1.0, "angle_kind": "cosine"}}
 
-``detector`` and ``recognizer`` are exactly the configs of a ``dbnet`` and a ``crnn`` model (``init_parts``
-loads such trained models' weights into the parts, and refuses a checkpoint whose config differs,
-naming the keys). The reader needs a fixed input ``width``.
+``detector`` and ``recognizer`` are the configs of a ``dbnet`` and a ``crnn`` model (``init_parts`` loads
+such trained models' weights into the parts, and refuses a checkpoint whose config differs at a key that
+shapes the weights, ``MATCHED``, naming the keys). The reader needs a fixed input ``width`` (a recognizer
+trained at variable width, e.g. an ``english_g2`` import, still starts it).
 """
 from __future__ import annotations
 
@@ -24,6 +25,11 @@ from models.recognition.crnn_spec import CRNNConfig
 from models.task import Architecture
 
 PARTS = {"detector": "dbnet", "recognizer": "crnn"}  # part of the model -> the architecture it is
+# The config keys of each part that shape its weights or what they were trained to see: they must equal the
+# init checkpoint's. The rest (the reader's crop width and padding, the detector's loss and target settings)
+# may differ: the spotter crops words its own way and trains with its own loss.
+MATCHED = {"detector": ("arch", "backbone.name", "neck", "head"),
+           "recognizer": ("arch", "charset", "height", "backbone", "hidden", "lstm_layers", "gray")}
 
 
 class _Section(BaseModel):
@@ -109,7 +115,8 @@ def init_parts(module: Any, cfg: GlassConfig, checkpoints: dict[str, dict[str, A
                              f"{given.get('arch')!r} model")
         mine = getattr(cfg, part)
         theirs = type(mine).model_validate(given)
-        differ = _differences(mine.model_dump(), theirs.model_dump())
+        differ = [d for d in _differences(mine.model_dump(), theirs.model_dump())
+                  if any(d == key or d.startswith((f"{key} ", f"{key}.")) for key in MATCHED[part])]
         if differ:
             raise ValueError(f"glass: model.{part} differs from its init checkpoint's config at "
                              f"{', '.join(differ)}: make them equal (copy the checkpoint's model config)")

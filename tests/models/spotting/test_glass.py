@@ -133,3 +133,11 @@ def test_init_parts_refuses_a_checkpoint_of_another_shape_or_architecture():
         init_parts(model, CFG, {"detector": _checkpoint(CFG.recognizer.model_dump(), 0)})
     with pytest.raises(KeyError, match="unknown part 'neck'"):
         init_parts(model, CFG, {"neck": wider})
+
+
+def test_init_parts_accepts_a_recognizer_trained_at_another_crop_width():
+    # the crop width and padding do not shape the reader's weights: a variable-width recognizer starts it
+    model = build_model(CFG)
+    variable = _checkpoint({**CFG.recognizer.model_dump(), "width": None, "pad": "edge"}, 3)
+    init_parts(model, CFG, {"recognizer": variable})
+    assert torch.equal(model.reader.classifier.weight, variable["state_dict"]["classifier.weight"])
