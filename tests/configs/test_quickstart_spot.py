@@ -15,14 +15,15 @@ def test_quickstart_spot_plans_the_two_stage_spotter_on_the_quickstart_detector(
     graph = build_graph(config, STAGES)
     stages = config.stages
     assert sorted(stages) == sorted(["synth", "augment", "pretrain", "mixtrain", "finetune",
-                                     "spot_synth", "rec_train", "evaluate_two_stage"])
+                                     "spot_synth", "g2", "rec_train", "evaluate_two_stage"])
     assert {"pseudo_label", "register", "evaluate"} <= set(config.disabled)
     ev = stages["evaluate_two_stage"]
     assert ev.inputs == {"model": "finetune.model", "recognizer": "rec_train.model",
                          "test": "spot_synth.test", "extreme": "spot_synth.extreme"}
     assert {"finetune", "rec_train", "spot_synth"} <= graph.ancestors("evaluate_two_stage")
     # the recognizer reads word crops: spot_synth renders them beside its scene splits
-    assert stages["spot_synth"].params.crops and "crops" in stages["rec_train"].inputs
+    assert stages["spot_synth"].params.crops and stages["rec_train"].inputs["crops"] == "spot_synth.train"
+    assert ev.params.mode == "quad"  # ragged contour polygons rectify into unreadable crops
     assert set(stages["spot_synth"].params.splits) == {"train", "train_rot", "test", "extreme"}
 
 
