@@ -32,12 +32,14 @@ class Word:
 
 def lmdb_folder(path: Path | str) -> Path:
     """The LMDB environment folder of a dataset input: the folder itself when it holds ``data.mdb``, else
-    its ``lmdb/`` or ``words.lmdb/`` subfolder (stage outputs that also hold other files)."""
+    its ``lmdb/``, ``words.lmdb/`` or ``crops.lmdb/`` subfolder (stage outputs that also hold other files;
+    ``crops.lmdb/`` is the word crops of a synth scene split or a detection convert)."""
     path = Path(path)
-    for folder in (path, path / "lmdb", path / "words.lmdb"):
+    for folder in (path, path / "lmdb", path / "words.lmdb", path / "crops.lmdb"):
         if (folder / "data.mdb").is_file():
             return folder
-    raise FileNotFoundError(f"recognition dataset {path}: no LMDB (no data.mdb in it, its lmdb/ or words.lmdb/)")
+    raise FileNotFoundError(f"recognition dataset {path}: no LMDB "
+                            "(no data.mdb in it, its lmdb/, words.lmdb/ or crops.lmdb/)")
 
 
 _ENVS: dict[tuple[int, str], lmdb.Environment] = {}  # (process id, folder) -> its open environment
