@@ -1,4 +1,5 @@
-"""configs/quickstart_spot.yaml validates into the two-stage spotting plan on top of the quickstart detector."""
+"""configs/quickstart_spot.yaml validates into its plan: the quickstart detector, a recognizer, the glass spotter
+started from both, and one evaluation of the glass spotter beside the two-stage spotter."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -10,17 +11,22 @@ from stages.registry import STAGES
 CONFIGS = Path(__file__).resolve().parents[2] / "configs"
 
 
-def test_quickstart_spot_plans_the_two_stage_spotter_on_the_quickstart_detector():
+def test_quickstart_spot_plans_glass_beside_the_two_stage_spotter():
     config = load_config(CONFIGS / "quickstart_spot.yaml", STAGES)
     graph = build_graph(config, STAGES)
     stages = config.stages
     assert sorted(stages) == sorted(["synth", "augment", "pretrain", "mixtrain", "finetune",
-                                     "spot_synth", "g2", "rec_train", "evaluate_two_stage"])
+                                     "spot_synth", "g2", "rec_train", "glass", "evaluate_spot"])
     assert {"pseudo_label", "register", "evaluate"} <= set(config.disabled)
-    ev = stages["evaluate_two_stage"]
-    assert ev.inputs == {"model": "finetune.model", "recognizer": "rec_train.model",
+    # glass is the model, the quickstart detector read by the recognizer (the two-stage spotter) its baseline
+    ev = stages["evaluate_spot"]
+    assert ev.inputs == {"model": "glass.model", "baseline": "finetune.model", "recognizer": "rec_train.model",
                          "test": "spot_synth.test", "extreme": "spot_synth.extreme"}
-    assert {"finetune", "rec_train", "spot_synth"} <= graph.ancestors("evaluate_two_stage")
+    assert {"finetune", "rec_train", "glass", "spot_synth"} <= graph.ancestors("evaluate_spot")
+    # the glass spotter's two halves start from the trained detector and recognizer
+    glass = stages["glass"]
+    assert glass.params.init_parts.named() == {"detector": "det", "recognizer": "rec"}
+    assert (glass.inputs["det"], glass.inputs["rec"]) == ("finetune.model", "rec_train.model")
     # the recognizer reads word crops: spot_synth renders them beside its scene splits
     assert stages["spot_synth"].params.crops and stages["rec_train"].inputs["crops"] == "spot_synth.train"
     assert ev.params.mode == "quad"  # ragged contour polygons rectify into unreadable crops
