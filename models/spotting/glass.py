@@ -61,14 +61,17 @@ class Glass(nn.Module):
     """The spotter; see the module docstring.
 
     detector: a ``DBNet``; reader: a ``CRNN`` (its ``cnn``, ``sequence`` and ``classifier``); input_size:
-    the reader's (height, width); global_rows: rows of each word's pooled global features.
+    the reader's (height, width); global_rows: rows of each word's pooled global features; new_lr_scale:
+    the learning-rate multiplier of the spotter's own parts (``lr_scales``).
     ``forward(images, targets=None)``: the maps (``prob``, ``thresh``, ``binary``, ``angle``) and, with
     targets, ``rec_logits`` of the targets' valid words (``word_boxes`` (B, K, 5), ``word_valid`` (B, K)),
     in row-major (image, slot) order.
     """
 
-    def __init__(self, detector: nn.Module, reader: nn.Module, input_size: tuple[int, int], global_rows: int = 4):
+    def __init__(self, detector: nn.Module, reader: nn.Module, input_size: tuple[int, int], global_rows: int = 4,
+                 new_lr_scale: float = 1.0):
         super().__init__()
+        self.new_lr_scale = new_lr_scale
         self.detector = detector
         self.reader = reader
         self.input_size = (int(input_size[0]), int(input_size[1]))
@@ -80,6 +83,11 @@ class Glass(nn.Module):
         self.global_proj = nn.Sequential(nn.Conv2d(neck, channels, 1, bias=False), nn.BatchNorm2d(channels),
                                          nn.ReLU(inplace=True))
         self.fusion = AttentionFusion(channels)
+
+    def lr_scales(self) -> dict[str, float]:
+        """Learning-rate multipliers by parameter prefix (read by the training loop's optimizer): the parts
+        only the spotter has start from scratch beside a detector and reader that may be trained already."""
+        return {prefix: self.new_lr_scale for prefix in ("angle.", "global_proj.", "fusion.")}
 
     def features(self, images: Tensor) -> Tensor:
         """(B, 3, H, W) normalised images -> the shared fused map (B, C, H/4, W/4)."""

@@ -7,7 +7,8 @@ A GLASS config (the ``model:`` section of a recipe, also stored in every checkpo
      "detector":   {"arch": "dbnet", "backbone": {"name": "tiny"}, ...},     # a DBNet config
      "recognizer": {"arch": "crnn", "charset": {"kind": "lower36"}, "height": 32, "width": 100, ...},  # a CRNN's
      "words": {"max_words": 32, "min_height": 4, "global_rows": 4},
-     "loss": {"angle": 1.0, "recognition": 1.0, "angle_kind": "cosine"}}
+     "loss": {"angle": 1.0, "recognition": 1.0, "angle_kind": "cosine"},
+     "new_lr_scale": 10.0}
 
 ``detector`` and ``recognizer`` are the configs of a ``dbnet`` and a ``crnn`` model (``init_parts`` loads
 such trained models' weights into the parts, and refuses a checkpoint whose config differs at a key that
@@ -60,6 +61,9 @@ class GlassConfig(_Section):
     recognizer: CRNNConfig = Field(default_factory=_tiny_reader)
     words: WordsConfig = Field(default_factory=WordsConfig)
     loss: GlassLossConfig = Field(default_factory=GlassLossConfig)
+    new_lr_scale: float = Field(10.0, gt=0.0, description="learning-rate multiplier of the parts only the spotter "
+                                "has (angle head, global projection, fusion), which start from scratch while "
+                                "init_parts may start the detector and reader from trained models")
 
     @field_validator("recognizer")
     @classmethod
@@ -76,7 +80,7 @@ def build(cfg: GlassConfig, init_weights: bool) -> Any:
 
     reader = build_crnn(cfg.recognizer, init_weights)
     return Glass(build_dbnet(cfg.detector, init_weights), reader, (cfg.recognizer.height, cfg.recognizer.width),
-                 global_rows=cfg.words.global_rows)
+                 global_rows=cfg.words.global_rows, new_lr_scale=cfg.new_lr_scale)
 
 
 def loss(cfg: GlassConfig) -> Any:

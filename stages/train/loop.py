@@ -166,12 +166,19 @@ def init_parts(model: Any, model_config: dict[str, Any], files: dict[str, str]) 
 
 
 def make_optimizer(optim: OptimParams, model: Any) -> Any:
-    """AdamW or SGD (momentum, Nesterov) over every parameter; no decay on norms and biases."""
+    """AdamW or SGD (momentum, Nesterov) over every parameter; no decay on norms and biases. A model with
+    ``lr_scales()`` (parameter-name prefix -> multiplier) gets those parameters' learning rate scaled (the
+    glass spotter's own heads, new beside parts started from trained models); the first group is always
+    the unscaled, decayed one (its lr is the one logged)."""
     import torch
 
-    decay = [q for q in model.parameters() if q.ndim > 1]
-    rest = [q for q in model.parameters() if q.ndim <= 1]
-    groups = [{"params": decay, "weight_decay": optim.weight_decay}, {"params": rest, "weight_decay": 0.0}]
+    scales = model.lr_scales() if hasattr(model, "lr_scales") else {}
+    grouped: dict[tuple[float, bool], list[Any]] = {(1.0, True): [], (1.0, False): []}
+    for name, q in model.named_parameters():
+        scale = next((s for prefix, s in scales.items() if name.startswith(prefix)), 1.0)
+        grouped.setdefault((scale, q.ndim > 1), []).append(q)
+    groups = [{"params": params, "weight_decay": optim.weight_decay if decay else 0.0, "lr": optim.lr * scale}
+              for (scale, decay), params in grouped.items() if params or scale == 1.0]
     if optim.kind == "sgd":
         return torch.optim.SGD(groups, lr=optim.lr, momentum=optim.momentum, nesterov=True)
     return torch.optim.AdamW(groups, lr=optim.lr)

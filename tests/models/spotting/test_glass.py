@@ -141,3 +141,18 @@ def test_init_parts_accepts_a_recognizer_trained_at_another_crop_width():
     variable = _checkpoint({**CFG.recognizer.model_dump(), "width": None, "pad": "edge"}, 3)
     init_parts(model, CFG, {"recognizer": variable})
     assert torch.equal(model.reader.classifier.weight, variable["state_dict"]["classifier.weight"])
+
+
+def test_the_optimizer_gives_the_spotters_own_parts_a_scaled_learning_rate():
+    from stages.train.loop import make_optimizer
+    from stages.train.params import OptimParams
+
+    model = build_model(validate_config({"arch": "glass", "new_lr_scale": 4.0}))
+    optimizer = make_optimizer(OptimParams(lr=1e-3, weight_decay=0.01), model)
+    by_param = {id(p): (g["lr"], g["weight_decay"]) for g in optimizer.param_groups for p in g["params"]}
+    for name, p in model.named_parameters():
+        new = name.startswith(("angle.", "global_proj.", "fusion."))
+        expected = (4e-3 if new else 1e-3, 0.01 if p.ndim > 1 else 0.0)
+        assert by_param[id(p)] == pytest.approx(expected), name
+    assert optimizer.param_groups[0]["lr"] == 1e-3 and optimizer.param_groups[0]["weight_decay"] == 0.01
+    assert len(by_param) == len(list(model.parameters()))
