@@ -155,3 +155,22 @@ def spot_table(bins: dict[str, list[SpotBin]]) -> dict[str, list[Any]]:
     """Both axes as table columns (one row per axis and bin), for MLflow's table view."""
     rows = spot_rows(bins, "height") + spot_rows(bins, "angle")
     return {c: [r[c] for r in rows] for c in COLUMNS}
+
+
+COMPARE_COLUMNS = ("axis", "label", "gt", "det_recall", "baseline_det_recall", "accuracy", "baseline_accuracy",
+                   "e2e_recall", "baseline_e2e_recall", "e2e_recall_gain")
+
+
+def spot_comparison(model: dict[str, list[SpotBin]], baseline: dict[str, list[SpotBin]]) -> list[dict[str, Any]]:
+    """The model's and the baseline's bins side by side, one row per axis and bin (both were binned on the same
+    ground truth with the same edges); ``e2e_recall_gain`` is model - baseline (None for an empty bin)."""
+    rows = []
+    for axis in ("height", "angle"):
+        for mine, theirs in zip(model[axis], baseline[axis]):
+            gain = None if mine.e2e_recall is None else mine.e2e_recall - theirs.e2e_recall
+            rows.append({"axis": axis, "label": mine.label, "gt": mine.gt,
+                         "det_recall": mine.det_recall, "baseline_det_recall": theirs.det_recall,
+                         "accuracy": mine.accuracy, "baseline_accuracy": theirs.accuracy,
+                         "e2e_recall": mine.e2e_recall, "baseline_e2e_recall": theirs.e2e_recall,
+                         "e2e_recall_gain": gain})
+    return rows

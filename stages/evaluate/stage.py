@@ -17,6 +17,7 @@ Output ``report/``::
     per_image.csv                 one row per model x test set x image
     <testset>/breakdown.{json,csv,png}  sweep.png  submission.zip  samples/<image id>.png
     <testset>/spot_by_height.csv  spot_by_angle.csv  spot_bins.png   with a recognizer (``spot_analysis``)
+    <testset>/spot_bins_vs_baseline.csv   model and baseline per bin side by side, when both were read
     baseline/<testset>/...        the same for the baseline model
 
 Metrics (on the stage's MLflow run and in its result): ``test/<testset>.hmean|precision|recall|best_hmean|
@@ -61,7 +62,14 @@ from .analysis import (
 )
 from .inference import TestSet, load_testset, pick_device, predict
 from .rec_eval import run_recognition
-from .spot_analysis import COLUMNS as SPOT_COLUMNS, spot_breakdown, spot_rows, spot_table
+from .spot_analysis import (
+    COLUMNS as SPOT_COLUMNS,
+    COMPARE_COLUMNS,
+    spot_breakdown,
+    spot_comparison,
+    spot_rows,
+    spot_table,
+)
 from .spot_eval import e2e_protocols, e2e_scores, has_transcriptions, is_spotter, load_recognizer, read_detections
 
 MODEL_INPUTS = ("model", "baseline", "recognizer")
@@ -220,6 +228,7 @@ def run(params: EvaluateParams, inputs: dict[str, Path], out_dir: Path, ctx: Sta
     if "baseline" in uris:
         tally.metrics.update({f"{n}.hmean_gain": tally.metrics[f"{n}.hmean"] - tally.metrics[f"baseline.{n}.hmean"]
                               for n in testsets})
+        _compare_spot_bins(tally, report, ctx)
     if tally.e2e_protocols:
         summary["e2e_protocols"] = tally.e2e_protocols
     write_json(report / "metrics.json", {**summary, "results": tally.results, "metrics": tally.metrics})
@@ -228,6 +237,19 @@ def run(params: EvaluateParams, inputs: dict[str, Path], out_dir: Path, ctx: Sta
                        metrics={f"{METRIC_PREFIX}{k}": v for k, v in tally.metrics.items()},
                        artifacts=[f"{REPORT}/metrics.json", f"{REPORT}/per_image.csv"], datasets=[],
                        extra={"models": summary["models"]})
+
+
+def _compare_spot_bins(tally: "_Tally", report: Path, ctx: StageContext) -> None:
+    """Where both the model and the baseline were read end to end on a test set: their per-bin results side by
+    side in ``<set>/spot_bins_vs_baseline.csv`` and the table ``report/spot_bins_vs_baseline_<set>.json``."""
+    for name, bins in tally.spot_bins.get("model", {}).items():
+        theirs = tally.spot_bins.get("baseline", {}).get(name)
+        if theirs is None:
+            continue
+        rows = spot_comparison(bins, theirs)
+        write_csv(report / name / "spot_bins_vs_baseline.csv", rows, COMPARE_COLUMNS)
+        ctx.log_artifact(report / name / "spot_bins_vs_baseline.csv", f"{REPORT}/{name}")
+        ctx.log_table({c: [r[c] for r in rows] for c in COMPARE_COLUMNS}, f"{REPORT}/spot_bins_vs_baseline_{name}.json")
 
 
 @dataclass
@@ -239,6 +261,7 @@ class _Tally:
     rows: list[dict[str, Any]] = field(default_factory=list)
     results: dict[str, dict[str, Any]] = field(default_factory=dict)  # role -> test set -> summary
     e2e_protocols: dict[str, dict[str, str]] = field(default_factory=dict)  # test set -> what e2e_* means there
+    spot_bins: dict[str, dict[str, Any]] = field(default_factory=dict)  # role -> test set -> per-bin spotting
 
 
 def _spot_one(reader: Any, ts: TestSet, ev: TestSetEval, params: EvaluateParams, folder: Path, title: str,
@@ -270,6 +293,7 @@ def _evaluate_one(role: str, model: Any, ts: TestSet, params: EvaluateParams, fo
         spotted = _spot_one(reader, ts, ev, params, folder / ts.name, f"{role} on {ts.name}", name)
         tally.metrics.update(spotted)
         tally.e2e_protocols[ts.name] = e2e_protocols(ts.gts)
+        tally.spot_bins.setdefault(role, {})[ts.name] = ev.spot_bins
         ctx.log_table(spot_table(ev.spot_bins), f"{where}/spot_bins_{ts.name}.json")
         ctx.logger.info("evaluate: %s on %s end to end: hmean %.4f, word spotting %.4f", role, ts.name,
                         spotted[f"{name}.e2e_hmean"], spotted[f"{name}.wordspotting_hmean"])

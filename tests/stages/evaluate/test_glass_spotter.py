@@ -51,6 +51,14 @@ def test_evaluate_scores_glass_beside_the_two_stage_spotter(parts, tmp_path):
         assert {f"test/{role}test.{k}_{v}" for k in ("e2e", "wordspotting") for v in ("hmean", "precision", "recall")} \
             <= set(m)
     assert {"report/spot_bins_test.json", "report/baseline/spot_bins_test.json"} <= set(ctx.tables)
+    # ...and side by side, bin by bin
+    both = ctx.tables["report/spot_bins_vs_baseline_test.json"]
+    mine, theirs = ctx.tables["report/spot_bins_test.json"], ctx.tables["report/baseline/spot_bins_test.json"]
+    assert both["label"] == mine["label"] and both["gt"] == mine["gt"]
+    assert both["e2e_recall"] == mine["e2e_recall"] and both["baseline_e2e_recall"] == theirs["e2e_recall"]
+    assert both["e2e_recall_gain"] == [None if a is None else a - b
+                                       for a, b in zip(mine["e2e_recall"], theirs["e2e_recall"])]
+    assert (tmp_path / "out" / "report" / "test" / "spot_bins_vs_baseline.csv").is_file()
     saved = json.loads((tmp_path / "out" / "report" / "metrics.json").read_text())
     assert saved["recognizer"]["uri"] == str(rec)
     assert (tmp_path / "out" / "report" / "test" / "spot_by_angle.csv").is_file()
