@@ -97,3 +97,9 @@ class Task:
         if name not in self.metrics:
             raise KeyError(f"unknown {self.name} metric {name!r}; valid: {', '.join(self.metrics)}")
         return self.metrics[name]
+
+
+def typed_config(architectures: dict[str, Architecture], config: Any) -> tuple[Architecture, BaseModel]:
+    """(architecture, typed config) of a model config (a dict or already typed) among ``architectures``."""
+    arch = architectures[config["arch"] if isinstance(config, dict) else config.arch]
+    return arch, config if isinstance(config, arch.config) else arch.config.model_validate(config)

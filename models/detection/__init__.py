@@ -19,7 +19,7 @@ from models.detection.craft_spec import CRAFT
 from models.detection.dbnet_spec import DBNET
 from models.detection.protocols import PROTOCOLS
 from models.detection.serving import SERVING
-from models.task import Task
+from models.task import Task, typed_config
 
 ARCHITECTURES = {arch.name: arch for arch in (DBNET, CRAFT)}
 
@@ -28,8 +28,7 @@ def _predictor(module, config, device, **identity):
     """The ``Detector`` of a built model; ``config``: its model config (a dict or the typed config)."""
     from models.detection.predictor import Detector  # needs torch: imported on use
 
-    arch = ARCHITECTURES[config["arch"] if isinstance(config, dict) else config.arch]
-    typed = config if isinstance(config, arch.config) else arch.config.model_validate(config)
+    arch, typed = typed_config(ARCHITECTURES, config)
     return Detector(module, typed, arch, device, **identity)
 
 

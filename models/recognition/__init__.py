@@ -36,7 +36,7 @@ from models.recognition.binet_spec import BINET
 from models.recognition.crnn_spec import CRNN
 from models.recognition.metrics import METRICS
 from models.recognition.serving import SERVING
-from models.task import Task
+from models.task import Task, typed_config
 
 ARCHITECTURES = {arch.name: arch for arch in (CRNN, ATTENTION, BINET)}
 
@@ -45,8 +45,7 @@ def _predictor(module, config, device, **identity):
     """The ``Recognizer`` of a built model; ``config``: its model config (a dict or the typed config)."""
     from models.recognition.predictor import Recognizer  # needs torch: imported on use
 
-    arch = ARCHITECTURES[config["arch"] if isinstance(config, dict) else config.arch]
-    typed = config if isinstance(config, arch.config) else arch.config.model_validate(config)
+    arch, typed = typed_config(ARCHITECTURES, config)
     return Recognizer(module, typed, arch, device, **identity)
 
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 from models.detection.protocols import PROTOCOLS
 from models.spotting.glass_spec import GLASS
 from models.spotting.serving import SERVING
-from models.task import Task
+from models.task import Task, typed_config
 
 ARCHITECTURES = {arch.name: arch for arch in (GLASS,)}
 
@@ -28,8 +28,7 @@ def _predictor(module, config, device, **identity):
     """The ``GlassSpotter`` of a built model; ``config``: its model config (a dict or the typed config)."""
     from models.spotting.predictor import GlassSpotter  # needs torch: imported on use
 
-    arch = ARCHITECTURES[config["arch"] if isinstance(config, dict) else config.arch]
-    typed = config if isinstance(config, arch.config) else arch.config.model_validate(config)
+    arch, typed = typed_config(ARCHITECTURES, config)
     return GlassSpotter(module, typed, arch, device, **identity)
 
 
