@@ -94,3 +94,25 @@ def test_a_spotter_alone_is_scored_end_to_end(parts, tmp_path):
     # no recognizer given: the end-to-end scores and bins come from the spotter reading its own detections
     assert {"test/test.e2e_hmean", "test/test.wordspotting_hmean"} <= set(m)
     assert set(ctx.tables) >= {"report/spot_bins_test.json"}
+
+
+def test_the_spotters_mlflow_model_answers_with_the_words_read(parts, tmp_path):
+    import mlflow
+    import pandas as pd
+
+    from models import pyfunc
+    from stages.dataset.images import read_rgb
+    from tests.models.test_pyfunc import as_b64
+
+    testset, _, _, glass = parts
+    pyfunc.save(glass / "checkpoint.pt", tmp_path / "served", {"image_size": SIZE, "unclip_ratio": None})
+    images = sorted((testset / "images").iterdir())
+    got = mlflow.pyfunc.load_model(str(tmp_path / "served")).predict(pd.DataFrame({"image": as_b64(images)}))
+    spotter = models.load_predictor(str(glass), "cpu")
+    for path, answer in zip(images, got):
+        rgb = read_rgb(path)
+        (found,) = spotter.detect([rgb], SIZE, {"mode": "poly", "thresh": 0.3, "box_thresh": 0.5,
+                                                "unclip_ratio": None, "min_size": 3.0})
+        (read,) = spotter.read_words([rgb], [[p for p, _ in found]], SIZE)
+        assert answer["texts"] == [t for t, _ in read] and len(answer["polygons"]) == len(found) > 0
+        assert answer["text_scores"] == pytest.approx([s for _, s in read])
