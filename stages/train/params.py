@@ -239,7 +239,7 @@ class TrainParams(StageParams):
 
     def tracking_params(self, inputs: dict[str, str]) -> dict[str, str]:
         """The readable params, with the dataset mix on one line (``data.mix=synth:0.50,real:0.50``)
-        and ``init`` as the upstream output it names (``init=mixtrain.model``); an inherited
+        and ``init`` (and each of ``init_parts``) as the upstream output it names (``init=mixtrain.model``); an inherited
         architecture is logged by the stage once it has read the init checkpoint."""
         out = super().tracking_params(inputs)
         out.pop("data.datasets", None)
@@ -247,6 +247,8 @@ class TrainParams(StageParams):
         out["data.mix"] = ",".join(f"{d.input}:{r:.2f}" for d, r in zip(data.datasets, data.ratios()))
         if self.init is not None:
             out["init"] = inputs.get(self.init, self.init)
+        for part, ref in (self.init_parts.named() if self.init_parts else {}).items():
+            out[f"init_parts.{part}"] = inputs.get(ref, ref)
         return out
 
     @model_validator(mode="wrap")

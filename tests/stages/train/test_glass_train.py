@@ -59,3 +59,11 @@ def test_init_parts_needs_a_model_config_and_excludes_init():
         TrainParams.model_validate({**base, "init_parts": {"detector": "det"}})
     with pytest.raises(ValueError, match="init and init_parts: give one"):
         TrainParams.model_validate({**base, "model": {"arch": "glass"}, "init": "x", "init_parts": {"detector": "d"}})
+
+
+def test_init_parts_show_on_the_run_as_the_upstream_outputs_they_name():
+    params = TrainParams.model_validate({"model": {"arch": "glass"}, "init_parts": {"detector": "det", "recognizer":
+                                         "models:/rec@champion"}, "data": {"datasets": [{"input": "synth", "ratio": 1.0}]},
+                                         "schedule": {"steps": 2}})
+    shown = params.tracking_params({"det": "finetune.model", "synth": "synth.train"})
+    assert (shown["init_parts.detector"], shown["init_parts.recognizer"]) == ("finetune.model", "models:/rec@champion")
