@@ -239,8 +239,8 @@ class TrainParams(StageParams):
 
     def tracking_params(self, inputs: dict[str, str]) -> dict[str, str]:
         """The readable params, with the dataset mix on one line (``data.mix=synth:0.50,real:0.50``)
-        and ``init`` (and each of ``init_parts``) as the upstream output it names (``init=mixtrain.model``); an inherited
-        architecture is logged by the stage once it has read the init checkpoint."""
+        and ``init`` (and each of ``init_parts``) as the upstream output it names (``init=mixtrain.model``);
+        an inherited architecture is logged by the stage once it has read the init checkpoint."""
         out = super().tracking_params(inputs)
         out.pop("data.datasets", None)
         data = self.data

@@ -62,8 +62,8 @@ def test_init_parts_needs_a_model_config_and_excludes_init():
 
 
 def test_init_parts_show_on_the_run_as_the_upstream_outputs_they_name():
-    params = TrainParams.model_validate({"model": {"arch": "glass"}, "init_parts": {"detector": "det", "recognizer":
-                                         "models:/rec@champion"}, "data": {"datasets": [{"input": "synth", "ratio": 1.0}]},
-                                         "schedule": {"steps": 2}})
+    parts = {"detector": "det", "recognizer": "models:/rec@champion"}
+    params = TrainParams.model_validate({"model": {"arch": "glass"}, "init_parts": parts, "schedule": {"steps": 2},
+                                         "data": {"datasets": [{"input": "synth", "ratio": 1.0}]}})
     shown = params.tracking_params({"det": "finetune.model", "synth": "synth.train"})
     assert (shown["init_parts.detector"], shown["init_parts.recognizer"]) == ("finetune.model", "models:/rec@champion")
