@@ -8,7 +8,7 @@ A GLASS config (the ``model:`` section of a recipe, also stored in every checkpo
      "recognizer": {"arch": "crnn", "charset": {"kind": "lower36"}, "height": 32, "width": 100, ...},  # a CRNN's
      "words": {"max_words": 32, "min_height": 4, "global_rows": 4},
      "loss": {"angle": 1.0, "recognition": 1.0, "angle_kind": "cosine"},
-     "new_lr_scale": 10.0}
+     "new_lr_scale": 1.0}
 
 ``detector`` and ``recognizer`` are the configs of a ``dbnet`` and a ``crnn`` model (``init_parts`` loads
 such trained models' weights into the parts, and refuses a checkpoint whose config differs at a key that
@@ -61,7 +61,7 @@ class GlassConfig(_Section):
     recognizer: CRNNConfig = Field(default_factory=_tiny_reader)
     words: WordsConfig = Field(default_factory=WordsConfig)
     loss: GlassLossConfig = Field(default_factory=GlassLossConfig)
-    new_lr_scale: float = Field(10.0, gt=0.0, description="learning-rate multiplier of the parts only the spotter "
+    new_lr_scale: float = Field(1.0, gt=0.0, description="learning-rate multiplier of the parts only the spotter "
                                 "has (angle head, global projection, fusion), which start from scratch while "
                                 "init_parts may start the detector and reader from trained models")
 

@@ -6,10 +6,12 @@ that also reads its own detections with the model's recognition branch.
     texts = spotter.read_words(images, [[p for p, _ in f] for f in found], 1280)   # [[(text, score)]]
 
 ``read_words`` runs the shared backbone once per batch of images, turns each polygon (original pixels)
-into the rotated box GLASS reads: the minimum-area rectangle around it, turned to the side the
-predicted reading-angle map points to (its (cos, sin) averaged over the polygon), so a word upside down
-or turned past vertical is read from its start, not back to front. Words are read in one forward pass
-per image batch; CTC decoding is greedy.
+into the rotated box GLASS reads: the minimum-area rectangle around it, along its long side (either side
+for a near-square one), turned to the side the predicted reading-angle map points to (its (cos, sin)
+averaged over the polygon). The word is read that way and turned half round, and the reading the reader
+is surer of is kept: the angle head proposes, the reader's confidence settles a word upside down (a
+safeguard for an angle head that has not learned orientation yet: see the README's measurements). Words
+are read in one forward pass per image batch; CTC decoding is greedy.
 """
 from __future__ import annotations
 
@@ -25,6 +27,7 @@ from models.recognition.ctc import decode_batch
 
 Reading = tuple[str, float]
 _GROUP = 8  # images per forward pass of read_words
+SQUARE = 1.5  # a rectangle this many times longer than wide reads along its long side
 
 
 class GlassSpotter(Detector):
@@ -59,20 +62,23 @@ class GlassSpotter(Detector):
                 for poly in polygons[j]:
                     box = reading_box(np.asarray(poly, np.float64).reshape(-1, 2) * scale, angle[j])
                     mine.append(len(rows) if box is not None else None)
-                    if box is not None:
-                        rows.append([float(j), *box])
+                    if box is not None:  # the proposed reading direction, then the opposite one
+                        rows += [[float(j), *box], [float(j), *box[:4], (box[4] + 180.0) % 360.0]]
                 slots.append(mine)
             if not rows:
                 return [[("", 0.0)] * len(p) for p in polygons]
             logits = self.module.read(tensor, fused, tensor.new_tensor(rows)).float().cpu().numpy()
         readings = [(self.charset.decode(ids), float(score)) for ids, score in decode_batch(logits)]
-        return [[readings[k] if k is not None else ("", 0.0) for k in mine] for mine in slots]
+        best = [max(readings[k], readings[k + 1], key=lambda r: r[1]) for k in range(0, len(readings), 2)]
+        return [[best[k // 2] if k is not None else ("", 0.0) for k in mine] for mine in slots]
 
 
 def reading_box(points: np.ndarray, angle_map: np.ndarray, stride: int = 4) -> tuple[float, ...] | None:
     """(cx, cy, w, h, angle) of the word at ``points`` (input pixels): its minimum-area rectangle, with
-    the reading direction the one of the rectangle's four edge directions closest to the angle map's
-    (2, h, w) (cos, sin) mean over the polygon; None when the rectangle is under 1 px a side."""
+    the reading direction the one closest to the angle map's (2, h, w) (cos, sin) mean over the polygon,
+    among the directions along the rectangle's long side (all four edge directions when it is less than
+    ``SQUARE`` times longer than wide: a short word may stand either way); None when the rectangle is under
+    1 px a side."""
     corners = cv2.boxPoints(cv2.minAreaRect(points.astype(np.float32))).astype(np.float64)
     edge_a, edge_b = corners[1] - corners[0], corners[2] - corners[1]
     len_a, len_b = float(np.hypot(*edge_a)), float(np.hypot(*edge_b))
@@ -80,7 +86,10 @@ def reading_box(points: np.ndarray, angle_map: np.ndarray, stride: int = 4) -> t
         return None
     predicted = _mean_angle(points, angle_map, stride)
     candidates = []
-    for edge, length, across in ((edge_a, len_a, len_b), (edge_b, len_b, len_a)):
+    sides = ((edge_a, len_a, len_b), (edge_b, len_b, len_a))
+    if max(len_a, len_b) >= SQUARE * min(len_a, len_b):
+        sides = tuple(side for side in sides if side[1] >= side[2])  # along the long side only
+    for edge, length, across in sides:
         for sign in (1.0, -1.0):
             d = sign * edge / length
             candidates.append((math.degrees(math.atan2(-d[1], d[0])) % 360.0, length, across))

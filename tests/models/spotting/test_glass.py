@@ -91,14 +91,20 @@ def test_rectified_crop_reads_a_word_upright_at_any_right_angle(turns):
     assert np.all(np.diff(row) >= -1e-4) and row[-1] - row[0] > 0.7
 
 
-@pytest.mark.parametrize("predicted, expected_angle, expected_wh", [
-    (0.0, 0.0, (100.0, 30.0)), (180.0, 180.0, (100.0, 30.0)), (95.0, 90.0, (30.0, 100.0)),
-    (350.0, 0.0, (100.0, 30.0))])
-def test_reading_box_turns_the_rectangle_to_the_predicted_reading_angle(predicted, expected_angle, expected_wh):
+SQUARISH = np.array([[50, 20], [90, 20], [90, 50], [50, 50]], np.float32)  # 40 x 30: may stand either way
+
+
+@pytest.mark.parametrize("box, predicted, expected_angle, expected_wh", [
+    (UPRIGHT, 0.0, 0.0, (100.0, 30.0)), (UPRIGHT, 180.0, 180.0, (100.0, 30.0)), (UPRIGHT, 350.0, 0.0, (100.0, 30.0)),
+    # a long box reads along its long side: 95 degrees is nearer 180 than 0 there
+    (UPRIGHT, 95.0, 180.0, (100.0, 30.0)),
+    # a near-square box may read across: 95 degrees turns it to stand up
+    (SQUARISH, 95.0, 90.0, (30.0, 40.0)), (SQUARISH, 10.0, 0.0, (40.0, 30.0))])
+def test_reading_box_turns_the_rectangle_to_the_predicted_reading_angle(box, predicted, expected_angle, expected_wh):
     angle_map = np.zeros((2, 64, 64), np.float32)
     angle_map[0], angle_map[1] = np.cos(np.radians(predicted)), np.sin(np.radians(predicted))
-    cx, cy, w, h, angle = reading_box(UPRIGHT.astype(np.float64), angle_map)
-    assert (cx, cy) == pytest.approx((70.0, 35.0), abs=1e-3)
+    cx, cy, w, h, angle = reading_box(box.astype(np.float64), angle_map)
+    assert (cx, cy) == pytest.approx(tuple(box.mean(axis=0)), abs=1e-3)
     assert angle == pytest.approx(expected_angle, abs=1e-3)
     assert (w, h) == pytest.approx(expected_wh, abs=1e-3)
 
