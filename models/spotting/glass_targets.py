@@ -98,13 +98,19 @@ def _rbox(poly: np.ndarray) -> tuple[float, float, float, float, float] | None:
 
 
 def _fill(angle: np.ndarray, weight_map: np.ndarray, poly: np.ndarray, degrees: float, weight: float) -> None:
-    """Paint the word's polygon (at the map's stride) with its angle and weight; a word too small to
-    cover a cell's centre still marks the cell under its centre."""
-    pts = np.asarray(poly, np.float64).reshape(-1, 2) / STRIDE
-    region = np.zeros(angle.shape, np.uint8)
+    """Paint the word's polygon (at the map's stride) with its angle and weight."""
+    inside = polygon_cells(poly, angle.shape)
+    angle[inside], weight_map[inside] = degrees, weight
+
+
+def polygon_cells(points: np.ndarray, shape: tuple[int, int], stride: int = STRIDE) -> np.ndarray:
+    """(h, w) bool mask of the cells of a stride-``stride`` map covered by a polygon in input pixels; a
+    polygon too small to cover a cell's centre still marks the cell under its centre. The angle targets
+    and the predictor's angle read-out use the same cells."""
+    pts = np.asarray(points, np.float64).reshape(-1, 2) / stride
+    region = np.zeros(shape, np.uint8)
     cv2.fillPoly(region, [np.round(pts - 0.5).astype(np.int32)], 1)
     if not region.any():
-        cx, cy = np.clip(pts.mean(0).astype(int), 0, [angle.shape[1] - 1, angle.shape[0] - 1])
+        cx, cy = np.clip(pts.mean(0).astype(int), 0, [shape[1] - 1, shape[0] - 1])
         region[cy, cx] = 1
-    inside = region > 0
-    angle[inside], weight_map[inside] = degrees, weight
+    return region > 0

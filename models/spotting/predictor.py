@@ -24,6 +24,7 @@ import numpy as np
 from models.detection.predictor import Detector, normalise, pad_batch, resize_for_input
 from models.recognition.charset import charset_of
 from models.recognition.ctc import decode_batch
+from models.spotting.glass_targets import polygon_cells
 
 Reading = tuple[str, float]
 _GROUP = 8  # images per forward pass of read_words
@@ -105,13 +106,7 @@ def reading_box(points: np.ndarray, angle_map: np.ndarray, stride: int = 4) -> t
 def _mean_angle(points: np.ndarray, angle_map: np.ndarray, stride: int) -> float | None:
     """Degrees of the mean (cos, sin) of the map over the polygon (the cell under its centre when it
     covers no cell's centre); None when the mean vector vanishes."""
-    _, h, w = angle_map.shape
-    region = np.zeros((h, w), np.uint8)
-    cv2.fillPoly(region, [np.round(points / stride - 0.5).astype(np.int32)], 1)
-    if not region.any():
-        cx, cy = np.clip((points.mean(axis=0) / stride).astype(int), 0, [w - 1, h - 1])
-        region[cy, cx] = 1
-    inside = region > 0
+    inside = polygon_cells(points, angle_map.shape[1:], stride)
     vec = angle_map[:, inside]  # (2, n) raw (cos, sin)
     norms = np.linalg.norm(vec, axis=0).clip(1e-6)
     c, s = (vec / norms).mean(axis=1)
