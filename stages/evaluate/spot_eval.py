@@ -46,12 +46,6 @@ def has_transcriptions(ts: TestSet) -> bool:
     return any(g.text and not g.ignore for gts in ts.gts.values() for g in gts)
 
 
-def is_spotter(model: Any) -> bool:
-    """Whether a loaded predictor is a spotting model (it reads its own detections)."""
-    config = getattr(model, "config", None)
-    return config is not None and task_of(config).name == "spotting"
-
-
 def read_detections(reader: Any, ts: TestSet, preds: dict[str, list[DetPoly]], batch_size: int,
                     image_size: Any = 1280) -> dict[str, list[DetPoly]]:
     """``preds`` with each detection's text read by ``reader`` (``spotter.read_spots``: a recognizer reads

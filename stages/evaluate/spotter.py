@@ -29,6 +29,7 @@ from typing import Any, Sequence
 import numpy as np
 
 from models.metrics.types import DetPoly
+from models.tasks import task_of
 
 from .inference import submission_polygons
 from .rectify import is_vertical, rectified_crop
@@ -102,12 +103,18 @@ class Spotter:
         return out
 
 
+def is_spotter(model: Any) -> bool:
+    """Whether a loaded predictor is a spotting model (it reads its own detections with ``read_words``)."""
+    config = getattr(model, "config", None)
+    return config is not None and task_of(config).name == "spotting"
+
+
 def read_spots(reader: Any, images: Sequence[np.ndarray], dets: Sequence[Sequence[DetPoly]], *,
                rec_batch_size: int = 64, image_size: int | Sequence[int] = 1280) -> list[list[Spot]]:
     """The given detections read by ``reader``: a recognizer reads each rectified crop (``Spotter.read``);
     a spotting model (one with ``read_words``) reads them with its own recognition branch, on each image
     resized to ``image_size`` as it was for detection."""
-    if not hasattr(reader, "read_words"):
+    if not is_spotter(reader):
         return Spotter(None, reader, rec_batch_size=rec_batch_size).read(images, dets)
     readings = reader.read_words(images, [[d.points for d in found] for found in dets], image_size)
     return [[Spot(d.points, d.score, text, float(score)) for d, (text, score) in zip(found, texts)]

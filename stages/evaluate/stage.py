@@ -70,7 +70,8 @@ from .spot_analysis import (
     spot_rows,
     spot_table,
 )
-from .spot_eval import e2e_protocols, e2e_scores, has_transcriptions, is_spotter, load_recognizer, read_detections
+from .spot_eval import e2e_protocols, e2e_scores, has_transcriptions, load_recognizer, read_detections
+from .spotter import is_spotter
 
 MODEL_INPUTS = ("model", "baseline", "recognizer")
 REPORT = "report"
