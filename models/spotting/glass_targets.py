@@ -88,11 +88,8 @@ class _WordSlots:
 
 def _rbox(poly: np.ndarray) -> tuple[float, float, float, float, float] | None:
     """The word's rotated box, or None for a polygon with no reading order (odd vertex count, degenerate)."""
-    pts = np.asarray(poly, np.float64).reshape(-1, 2)
-    if len(pts) < 4 or len(pts) % 2:
-        return None
     try:
-        return polygon_to_rbox(pts)
+        return polygon_to_rbox(np.asarray(poly, np.float64).reshape(-1, 2))
     except ValueError:
         return None
 
